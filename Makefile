@@ -1,0 +1,61 @@
+# Pilote: the two commands are `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test test-fast e2e lint format messages install clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+## Development server on the embedded SQLite database, with demo data.
+run: install
+	@mkdir -p var
+	@new_db=0; [ -f var/pilote.sqlite3 ] || new_db=1; \
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput; \
+	if [ $$new_db = 1 ]; then DEBUG=1 $(BIN)/python manage.py seed_demo; fi
+	@echo ""
+	@echo "  Pilote is starting on http://localhost:$(PORT)/"
+	@echo "  Demo logins (password: pilote-demo):"
+	@echo "    admin  (administrator)   manon (manager)"
+	@echo "    louis  (member)          sarah (member)"
+	@echo ""
+	DEBUG=1 $(BIN)/python manage.py runserver 0.0.0.0:$(PORT)
+
+## The whole suite: unit, integration and browser tests.
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Everything but the browser tests.
+test-fast: install
+	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+## Only the browser tests.
+e2e: install
+	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## Extract and compile translations (needs gettext).
+messages: install
+	DEBUG=1 $(BIN)/python manage.py makemessages -l en -l fr --no-obsolete --ignore=.venv --ignore=var
+	DEBUG=1 $(BIN)/python manage.py makemessages -d djangojs -l en -l fr --no-obsolete --ignore=.venv --ignore=var --ignore=static/vendor
+	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) var/staticfiles

@@ -1,0 +1,15 @@
+from django.http import HttpRequest
+
+from flows import roles
+
+
+def pilote(request: HttpRequest) -> dict:
+    """The current user's role, for the navigation."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"user_role": None}
+    return {
+        "user_role": roles.role_of(user),
+        "user_is_manager": roles.is_manager(user),
+        "user_is_admin": roles.is_admin(user),
+    }

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from config import views
+
+urlpatterns = [
+    path(
+        "",
+        RedirectView.as_view(pattern_name="flows:board", permanent=False),
+        name="home",
+    ),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/setlang/", views.set_language, name="set_language"),
+    path("admin/", admin.site.urls),
+    path("", include("flows.urls")),
+]

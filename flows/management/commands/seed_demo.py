@@ -1,0 +1,58 @@
+"""Demo users (and, as later features land, demo data) for trying Pilote."""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from flows import roles
+
+DEMO_PASSWORD = "pilote-demo"
+DEMO_USERS = [
+    # username, first name, last name, role
+    ("admin", "Alice", "Martin", roles.ADMIN),
+    ("manon", "Manon", "Lefèvre", roles.MANAGER),
+    ("louis", "Louis", "Bernard", roles.MEMBER),
+    ("sarah", "Sarah", "Dubois", roles.MEMBER),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo users (password 'pilote-demo') and demo data. Idempotent."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Run even when DEBUG is off (never on a real production database).",
+        )
+
+    def handle(self, *args, force: bool = False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "seed_demo creates accounts with a public password: it refuses to "
+                "run when DEBUG is off. Use --force if this really is a demo."
+            )
+        roles.ensure_roles()
+        User = get_user_model()
+        for username, first_name, last_name, role in DEMO_USERS:
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={
+                    "first_name": first_name,
+                    "last_name": last_name,
+                    "email": f"{username}@demo.pilote.invalid",
+                },
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+            roles.set_role(user, role)
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Demo users ready: "
+                + ", ".join(
+                    f"{username} ({role})" for username, _f, _l, role in DEMO_USERS
+                )
+                + f"; password: {DEMO_PASSWORD}"
+            )
+        )

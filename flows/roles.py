@@ -1,0 +1,135 @@
+"""The three roles (DESIGN §6) as Django groups, and the helpers that ask them.
+
+member < manager < admin: each role can do what the one before it does.
+"""
+
+from django.apps import apps
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+MEMBER = "member"
+MANAGER = "manager"
+ADMIN = "admin"
+ROLES = (MEMBER, MANAGER, ADMIN)
+_RANK = {MEMBER: 1, MANAGER: 2, ADMIN: 3}
+
+# Model permissions per role, as "app_label.action_model"; each role also gets
+# those of the roles below it. Entries whose model does not exist yet are
+# skipped, so later issues extend the lists without a migration.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    MEMBER: [
+        "flows.view_case",
+        "flows.add_case",
+        "flows.change_case",
+        "flows.add_comment",
+        "flows.view_comment",
+        "flows.view_flow",
+        "flows.view_status",
+        "flows.view_transition",
+        "flows.view_checklistitem",
+        "flows.view_statuschange",
+    ],
+    MANAGER: [
+        "audit.view_auditevent",
+    ],
+    ADMIN: [
+        "flows.add_flow",
+        "flows.change_flow",
+        "flows.delete_flow",
+        "flows.add_status",
+        "flows.change_status",
+        "flows.delete_status",
+        "flows.add_transition",
+        "flows.change_transition",
+        "flows.delete_transition",
+        "flows.add_checklistitem",
+        "flows.change_checklistitem",
+        "flows.delete_checklistitem",
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+        "auth.view_group",
+    ],
+}
+
+
+def permissions_for(role: str) -> list[str]:
+    return [
+        perm
+        for other, perms in ROLE_PERMISSIONS.items()
+        if _RANK[other] <= _RANK[role]
+        for perm in perms
+    ]
+
+
+@transaction.atomic
+def ensure_roles() -> dict[str, Group]:
+    """Create the role groups with their permissions; safe to run again."""
+    groups = {}
+    for role in ROLES:
+        group, _created = Group.objects.get_or_create(name=role)
+        wanted = set(permissions_for(role))
+        perms = [
+            perm
+            for perm in Permission.objects.select_related("content_type")
+            if f"{perm.content_type.app_label}.{perm.codename}" in wanted
+        ]
+        group.permissions.set(perms)
+        groups[role] = group
+    return groups
+
+
+def ensure_roles_after_migrate(sender, **kwargs) -> None:
+    # post_migrate fires once per app, and each app's permissions are created
+    # by its own signal: wait for the last app so every permission exists.
+    if sender.name == list(apps.get_app_configs())[-1].name:
+        ensure_roles()
+
+
+def set_role(user, role: str) -> None:
+    """Give `user` exactly one role; admins get the admin site."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    groups = ensure_roles()
+    user.groups.remove(*[groups[other] for other in ROLES if other != role])
+    user.groups.add(groups[role])
+    user.is_staff = role == ADMIN
+    user.save(update_fields=["is_staff"])
+    _forget(user)
+
+
+def _forget(user) -> None:
+    user.__dict__.pop("_pilote_role", None)
+
+
+def role_of(user) -> str | None:
+    """The user's highest role (cached on the user object for the request)."""
+    if user is None or not user.is_authenticated:
+        return None
+    if "_pilote_role" not in user.__dict__:
+        if user.is_superuser:
+            role = ADMIN
+        else:
+            names = set(
+                user.groups.filter(name__in=ROLES).values_list("name", flat=True)
+            )
+            role = max(names, key=_RANK.__getitem__) if names else None
+        user.__dict__["_pilote_role"] = role
+    return user.__dict__["_pilote_role"]
+
+
+def has_role(user, role: str) -> bool:
+    current = role_of(user)
+    return current is not None and _RANK[current] >= _RANK[role]
+
+
+def is_member(user) -> bool:
+    return has_role(user, MEMBER)
+
+
+def is_manager(user) -> bool:
+    return has_role(user, MANAGER)
+
+
+def is_admin(user) -> bool:
+    return has_role(user, ADMIN)

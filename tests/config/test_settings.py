@@ -1,0 +1,89 @@
+"""Production settings: clean deploy check, refusal without a secret, headers."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRODUCTION_ENV = {
+    "SECRET_KEY": "prod-" + "k3y!x9#Lq2@vW8$zR5%tY7^uI0&oP4*aS6(dF1)gH3_jK" * 2,
+    "ALLOWED_HOSTS": "pilote.example.com",
+    "CSRF_TRUSTED_ORIGINS": "https://pilote.example.com",
+    "DATABASE_URL": "postgres://pilote:secret@db:5432/pilote",
+}
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "DEBUG",
+            "SECRET_KEY",
+            "HTTPS",
+            "DATABASE_URL",
+            "ALLOWED_HOSTS",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_is_clean_with_production_variables():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_flags_a_wildcard_host():
+    env = {**PRODUCTION_ENV, "ALLOWED_HOSTS": "*"}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    assert "pilote.W001" in result.stdout + result.stderr
+
+
+def test_start_refuses_without_a_secret_key():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECRET_KEY"}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+@pytest.mark.django_db
+def test_security_headers_and_strict_csp(client, member):
+    client.force_login(member)
+    response = client.get(reverse("flows:board"))
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'self'" in csp
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "object-src 'none'" in csp
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.django_db
+def test_pages_have_no_inline_script(client, member):
+    client.force_login(member)
+    html = client.get(reverse("flows:board")).content.decode()
+    # Every <script> has a src: a strict CSP would block inline code.
+    import re
+
+    scripts = re.findall(r"<script\b[^>]*>", html)
+    assert scripts
+    assert all("src=" in tag for tag in scripts), scripts

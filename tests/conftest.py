@@ -1,0 +1,62 @@
+import os
+
+# Playwright's sync API keeps an asyncio loop in the main thread; without this
+# every ORM call in a browser test raises SynchronousOnlyOperation
+# (TECH-NOTES §7). Tests only.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+import pytest  # noqa: E402
+
+from flows import roles  # noqa: E402
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings, tmp_path):
+    """Test-only settings: a fast hasher and a throwaway media folder."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "media"},
+        },
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }
+
+
+def make_user(django_user_model, username: str, role: str | None, **extra):
+    user = django_user_model.objects.create_user(
+        username=username,
+        password=PASSWORD,
+        email=f"{username}@example.test",
+        first_name=extra.pop("first_name", username.capitalize()),
+        **extra,
+    )
+    if role:
+        roles.set_role(user, role)
+    return user
+
+
+@pytest.fixture
+def member(db, django_user_model):
+    return make_user(django_user_model, "louis", roles.MEMBER)
+
+
+@pytest.fixture
+def other_member(db, django_user_model):
+    return make_user(django_user_model, "sarah", roles.MEMBER)
+
+
+@pytest.fixture
+def manager(db, django_user_model):
+    return make_user(django_user_model, "manon", roles.MANAGER)
+
+
+@pytest.fixture
+def admin_user(db, django_user_model):
+    return make_user(django_user_model, "alice", roles.ADMIN)
