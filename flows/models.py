@@ -1,1 +1,538 @@
-from django.db import models  # noqa: F401
+"""The domain: a configured flow, its statuses and rules, and the cases in it.
+
+The graph is data (Transition rows). The model only refuses a move that does
+not follow a configured edge; every other rule lives in `flows.guards`, and
+every move goes through `flows.services.move_case`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import django_fsm as fsm
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+MAX_STATUSES = 8
+MAX_STATUSES_MESSAGE = _("Un flux compte au plus 8 statuts.")
+
+
+class Flow(models.Model):
+    name = models.CharField(_("nom"), max_length=100)
+    slug = models.SlugField(_("identifiant"), max_length=50, unique=True)
+    is_active = models.BooleanField(
+        _("actif"),
+        default=False,
+        help_text=_("Le flux actif est celui du tableau. Un seul flux est actif."),
+    )
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("flux")
+        verbose_name_plural = _("flux")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=Q(is_active=True),
+                name="flow_single_active",
+                violation_error_message=_("Un seul flux peut être actif."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.is_active and self.pk:
+            problems = self.activation_problems()
+            if problems:
+                raise ValidationError({"is_active": problems})
+
+    def initial_status(self) -> Status | None:
+        return self.statuses.filter(position=1).first()
+
+    def activation_problems(self) -> list[str]:
+        """Why this flow cannot be activated; empty when it can."""
+        statuses = list(self.statuses.all())
+        problems: list[str] = []
+        if not any(s.position == 1 for s in statuses):
+            problems.append(_("Aucun statut en position 1 (le statut initial)."))
+        kinds = {s.kind for s in statuses}
+        if Status.Kind.WON not in kinds:
+            problems.append(_("Il faut au moins un statut « gagné »."))
+        if Status.Kind.LOST not in kinds:
+            problems.append(_("Il faut au moins un statut « perdu »."))
+        edges: dict[int, list[int]] = {}
+        for source_id, target_id in Transition.objects.filter(flow=self).values_list(
+            "source_id", "target_id"
+        ):
+            edges.setdefault(source_id, []).append(target_id)
+        closed = {s.pk for s in statuses if s.kind != Status.Kind.OPEN}
+        for status in statuses:
+            if status.kind == Status.Kind.OPEN and not _reaches(status.pk, closed, edges):
+                problems.append(
+                    _("« %(label)s » ne mène à aucun statut gagné ou perdu.")
+                    % {"label": status.label}
+                )
+        return problems
+
+
+def _reaches(start: int, goals: set[int], edges: dict[int, list[int]]) -> bool:
+    seen, queue = {start}, deque([start])
+    while queue:
+        node = queue.popleft()
+        for nxt in edges.get(node, []):
+            if nxt in goals:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return False
+
+
+color_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Une couleur comme #1f4e79."))
+
+
+class Status(models.Model):
+    class Kind(models.TextChoices):
+        OPEN = "open", _("en cours")
+        WON = "won", _("gagné")
+        LOST = "lost", _("perdu")
+
+    flow = models.ForeignKey(
+        Flow, on_delete=models.CASCADE, related_name="statuses", verbose_name=_("flux")
+    )
+    position = models.PositiveSmallIntegerField(
+        _("position"),
+        validators=[
+            MinValueValidator(1),
+            MaxValueValidator(MAX_STATUSES, message=MAX_STATUSES_MESSAGE),
+        ],
+        help_text=_("1 = statut initial ; 8 au plus."),
+    )
+    code = models.SlugField(
+        _("code"),
+        max_length=50,
+        help_text=_("Identifiant stable ; ne change plus une fois utilisé par un dossier."),
+    )
+    label = models.CharField(_("libellé"), max_length=100)
+    kind = models.CharField(_("nature"), max_length=10, choices=Kind, default=Kind.OPEN)
+    color = models.CharField(
+        _("couleur"), max_length=7, default="#5a6472", validators=[color_validator]
+    )
+    sla_days = models.PositiveSmallIntegerField(
+        _("délai (jours)"),
+        null=True,
+        blank=True,
+        help_text=_("Au-delà, un dossier immobile dans ce statut est en retard."),
+    )
+    wip_limit = models.PositiveSmallIntegerField(
+        _("limite d'encours"), null=True, blank=True
+    )
+    description = models.TextField(
+        _("signification"),
+        blank=True,
+        help_text=_("Ce que veut dire, concrètement, « être dans ce statut »."),
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("statut")
+        verbose_name_plural = _("statuts")
+        ordering = ["flow", "position"]
+        constraints = [
+            # The cap of eight statuses lives in the database itself.
+            models.CheckConstraint(
+                condition=Q(position__gte=1) & Q(position__lte=MAX_STATUSES),
+                name="status_position_1_to_8",
+                violation_error_message=MAX_STATUSES_MESSAGE,
+            ),
+            models.UniqueConstraint(
+                fields=["flow", "position"],
+                name="status_unique_position",
+                violation_error_message=_("Cette position est déjà prise dans ce flux."),
+            ),
+            models.UniqueConstraint(
+                fields=["flow", "code"],
+                name="status_unique_code",
+                violation_error_message=_("Ce code existe déjà dans ce flux."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def is_closed(self) -> bool:
+        return self.kind != self.Kind.OPEN
+
+    def clean(self) -> None:
+        if self.flow_id is None:
+            return
+        others = Status.objects.filter(flow_id=self.flow_id).exclude(pk=self.pk)
+        if not self.pk and others.count() >= MAX_STATUSES:
+            raise ValidationError(MAX_STATUSES_MESSAGE)
+        if self.pk:
+            previous = Status.objects.filter(pk=self.pk).values_list("code", flat=True).first()
+            if previous and previous != self.code and self.is_used(code=previous):
+                raise ValidationError(
+                    {
+                        "code": _(
+                            "Le code « %(code)s » a déjà servi à des dossiers : "
+                            "il ne peut plus changer (le libellé, si)."
+                        )
+                        % {"code": previous}
+                    }
+                )
+
+    def is_used(self, code: str | None = None) -> bool:
+        """True when a case is, or has been, in this status."""
+        code = code or self.code
+        return (
+            Case.objects.filter(flow_id=self.flow_id, status=code).exists()
+            or StatusChange.objects.filter(Q(from_status=self) | Q(to_status=self)).exists()
+        )
+
+    def delete(self, *args, **kwargs):
+        if self.pk and self.is_used():
+            raise StatusInUse(self)
+        return super().delete(*args, **kwargs)
+
+
+class StatusInUse(ValidationError):
+    def __init__(self, status: Status):
+        super().__init__(
+            _(
+                "Le statut « %(label)s » est ou a été utilisé par des dossiers : "
+                "il ne peut pas être supprimé. Retirez ses transitions à la place."
+            )
+            % {"label": status.label},
+            code="status_in_use",
+        )
+
+
+class Transition(models.Model):
+    class AllowedRoles(models.TextChoices):
+        EVERYONE = "everyone", _("tout le monde")
+        MANAGERS = "managers", _("responsables seulement")
+
+    flow = models.ForeignKey(
+        Flow, on_delete=models.CASCADE, related_name="transitions", verbose_name=_("flux")
+    )
+    source = models.ForeignKey(
+        Status, on_delete=models.CASCADE, related_name="outgoing", verbose_name=_("de")
+    )
+    target = models.ForeignKey(
+        Status, on_delete=models.CASCADE, related_name="incoming", verbose_name=_("vers")
+    )
+    label = models.CharField(
+        _("libellé"), max_length=100, help_text=_("Un verbe : « Planifier le rendez-vous ».")
+    )
+    allowed_roles = models.CharField(
+        _("qui peut"), max_length=10, choices=AllowedRoles, default=AllowedRoles.EVERYONE
+    )
+    requires_reason = models.BooleanField(_("motif obligatoire"), default=False)
+    enforce_checklist = models.BooleanField(
+        _("exiger la checklist"),
+        default=True,
+        help_text=_("Les éléments obligatoires du statut de départ doivent être faits."),
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("transition")
+        verbose_name_plural = _("transitions")
+        ordering = ["source__position", "target__position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "target"],
+                name="transition_unique_edge",
+                violation_error_message=_("Cette transition existe déjà."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(source=F("target")),
+                name="transition_no_self_loop",
+                violation_error_message=_("Une transition relie deux statuts différents."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} → {self.target}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.source_id and self.target_id and self.source_id == self.target_id:
+            errors["target"] = _("Une transition relie deux statuts différents.")
+        for name in ("source", "target"):
+            status = getattr(self, name, None) if getattr(self, f"{name}_id") else None
+            if status is not None and self.flow_id and status.flow_id != self.flow_id:
+                errors[name] = _("Ce statut appartient à un autre flux.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_backward(self) -> bool:
+        return self.target.position < self.source.position and not self.target.is_closed
+
+
+class ChecklistItem(models.Model):
+    class Kind(models.TextChoices):
+        MANUAL = "manual", _("coché à la main")
+        FIELD = "field", _("champ rempli")
+        DOCUMENT = "document", _("document joint")
+        QUOTE_SENT = "quote_sent", _("devis envoyé")
+        QUOTE_ACCEPTED = "quote_accepted", _("devis accepté")
+
+    class Field(models.TextChoices):
+        EMAIL_OR_PHONE = "email_or_phone", _("e-mail ou téléphone du contact")
+        EMAIL = "email", _("e-mail du contact")
+        PHONE = "phone", _("téléphone du contact")
+        CONTACT_NAME = "contact_name", _("nom du contact")
+        COMPANY = "company", _("société")
+        AMOUNT = "amount", _("montant")
+        MEETING_AT = "meeting_at", _("date du rendez-vous")
+        NEXT_ACTION = "next_action", _("prochaine action")
+
+    status = models.ForeignKey(
+        Status,
+        on_delete=models.CASCADE,
+        related_name="checklist_items",
+        verbose_name=_("statut"),
+    )
+    label = models.CharField(_("libellé"), max_length=200)
+    help_text = models.CharField(_("aide"), max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(_("ordre"), default=1)
+    required = models.BooleanField(_("obligatoire"), default=True)
+    kind = models.CharField(_("type"), max_length=20, choices=Kind, default=Kind.MANUAL)
+    field_name = models.CharField(
+        _("champ"), max_length=30, choices=Field, blank=True, help_text=_("Pour le type « champ rempli ».")
+    )
+    document_category = models.SlugField(
+        _("catégorie de document"),
+        max_length=50,
+        blank=True,
+        help_text=_("Pour le type « document joint » : le code de la catégorie."),
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("élément de checklist")
+        verbose_name_plural = _("éléments de checklist")
+        ordering = ["status", "position", "pk"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def is_automatic(self) -> bool:
+        return self.kind != self.Kind.MANUAL
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.FIELD and not self.field_name:
+            raise ValidationError({"field_name": _("Choisissez le champ à vérifier.")})
+        if self.kind == self.Kind.DOCUMENT and not self.document_category:
+            raise ValidationError(
+                {"document_category": _("Indiquez la catégorie de document attendue.")}
+            )
+
+
+class Case(fsm.ConcurrentTransitionMixin, models.Model):
+    flow = models.ForeignKey(
+        Flow, on_delete=models.PROTECT, related_name="cases", verbose_name=_("flux")
+    )
+    reference = models.CharField(_("référence"), max_length=20, unique=True, editable=False)
+    title = models.CharField(_("titre"), max_length=200)
+    company = models.CharField(_("société"), max_length=200, blank=True)
+    contact_name = models.CharField(_("contact"), max_length=200, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("téléphone"), max_length=30, blank=True)
+    source = models.CharField(_("origine"), max_length=100, blank=True)
+    amount = models.DecimalField(
+        _("montant (€ HT)"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="owned_cases",
+        verbose_name=_("responsable du dossier"),
+    )
+    # The Status.code of self.flow. Protected: only `move_to`, called by the
+    # transition service, changes it (TECH-NOTES §1).
+    status = fsm.FSMField(_("statut"), max_length=50, protected=True)
+    status_entered_at = models.DateTimeField(_("dans ce statut depuis"), default=timezone.now)
+    next_action = models.CharField(_("prochaine action"), max_length=200, blank=True)
+    next_action_due = models.DateField(_("échéance"), null=True, blank=True)
+    meeting_at = models.DateTimeField(_("date du rendez-vous"), null=True, blank=True)
+    lost_reason = models.TextField(_("motif de perte"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("créé par"),
+    )
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+    closed_at = models.DateTimeField(_("clos le"), null=True, blank=True, editable=False)
+    # Incremented by every save of the details: two people editing the same
+    # case cannot silently overwrite each other.
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("dossier")
+        verbose_name_plural = _("dossiers")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["flow", "status", "status_entered_at"], name="case_board"),
+            models.Index(fields=["owner", "next_action_due"], name="case_owner_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} · {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("flows:case_detail", kwargs={"reference": self.reference})
+
+    @fsm.transition(field=status, source="*", target=fsm.RETURN_VALUE())
+    def move_to(self, edge: Transition) -> str:
+        """Follow one configured edge; return the new status code."""
+        if edge.flow_id != self.flow_id or edge.source.code != self.status:
+            raise fsm.TransitionNotAllowed(f"{edge} does not start at {self.status!r}")
+        return edge.target.code
+
+
+class CaseChecklistItem(models.Model):
+    """The state of a manual checklist item for one case."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="checklist_states")
+    item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="states")
+    done = models.BooleanField(_("fait"), default=False)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("fait par"),
+    )
+    done_at = models.DateTimeField(_("fait le"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("état de checklist")
+        verbose_name_plural = _("états de checklist")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "item"], name="case_checklist_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.item_id} {'✓' if self.done else '·'}"
+
+
+class StatusChange(models.Model):
+    """One row per move that happened, and one for the initial status.
+
+    Time in status, funnels, rework and insights all derive from this table.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.ForeignKey(
+        Status,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("de"),
+    )
+    to_status = models.ForeignKey(
+        Status, on_delete=models.PROTECT, related_name="+", verbose_name=_("vers")
+    )
+    at = models.DateTimeField(_("le"), default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("par"),
+    )
+    # Who acted when no user did: "client" (public quote page) or "system".
+    actor_label = models.CharField(_("acteur"), max_length=150, blank=True)
+    reason = models.TextField(_("motif"), blank=True)
+    override = models.BooleanField(_("forçage"), default=False)
+    time_in_previous = models.DurationField(_("durée dans le statut quitté"), null=True)
+
+    class Meta:
+        verbose_name = _("changement de statut")
+        verbose_name_plural = _("changements de statut")
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["case", "at"], name="statuschange_case_at")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.from_status_id} → {self.to_status_id}"
+
+
+class Comment(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("auteur"),
+    )
+    body = models.TextField(_("commentaire"))
+    created_at = models.DateTimeField(_("le"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("commentaire")
+        verbose_name_plural = _("commentaires")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["case", "created_at"], name="comment_case_at")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.body[:40]}"
+
+
+class Sequence(models.Model):
+    """Gap-free counters (case references, quote numbers), one row per key.
+
+    The counter is incremented in the same transaction as the row that uses
+    it, under a row lock, so a rolled-back creation gives its number back.
+    """
+
+    key = models.CharField(max_length=50, primary_key=True)
+    value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("compteur")
+        verbose_name_plural = _("compteurs")
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"

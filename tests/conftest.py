@@ -60,3 +60,11 @@ def manager(db, django_user_model):
 @pytest.fixture
 def admin_user(db, django_user_model):
     return make_user(django_user_model, "alice", roles.ADMIN)
+
+
+@pytest.fixture
+def default_flow(db):
+    """The preset flow "Du lead à la signature", active."""
+    from flows import presets
+
+    return presets.load_lead_to_signature("fr")

@@ -1,0 +1,207 @@
+"""Admin for the flow configuration (admins) and a read-only view of cases."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
+
+from audit import services as audit
+from flows import services
+from flows.models import (
+    MAX_STATUSES,
+    MAX_STATUSES_MESSAGE,
+    Case,
+    ChecklistItem,
+    Flow,
+    Status,
+    Transition,
+)
+
+
+class AuditedAdminMixin:
+    """Every configuration change made in the admin leaves an audit event."""
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit.record(
+            "config_changed" if change else "config_created",
+            user=request.user,
+            obj=obj,
+            data={"object": str(obj), "fields": sorted(form.changed_data)},
+        )
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        for obj in formset.new_objects:
+            audit.record("config_created", user=request.user, obj=obj, data={"object": str(obj)})
+        for obj, fields in formset.changed_objects:
+            audit.record(
+                "config_changed",
+                user=request.user,
+                obj=obj,
+                data={"object": str(obj), "fields": sorted(fields)},
+            )
+        for obj in formset.deleted_objects:
+            audit.record("config_deleted", user=request.user, data={"object": str(obj)})
+
+    def delete_model(self, request, obj):
+        description = str(obj)
+        super().delete_model(request, obj)
+        audit.record("config_deleted", user=request.user, data={"object": description})
+
+
+class StatusInlineFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        kept = [
+            form
+            for form in self.forms
+            if form.has_changed() or form.instance.pk
+            if not self._should_delete_form(form)
+        ]
+        if len(kept) > MAX_STATUSES:
+            raise ValidationError(MAX_STATUSES_MESSAGE)
+        for form in self.deleted_forms:
+            if form.instance.pk and form.instance.is_used():
+                raise ValidationError(
+                    _(
+                        "Le statut « %(label)s » est ou a été utilisé par des dossiers : "
+                        "il ne peut pas être supprimé."
+                    )
+                    % {"label": form.instance.label}
+                )
+
+
+class StatusInline(admin.TabularInline):
+    model = Status
+    formset = StatusInlineFormSet
+    extra = 0
+    max_num = MAX_STATUSES
+    fields = ["position", "code", "label", "kind", "color", "sla_days", "wip_limit"]
+    show_change_link = True
+
+
+class TransitionInline(admin.TabularInline):
+    model = Transition
+    extra = 0
+    fields = ["source", "target", "label", "allowed_roles", "requires_reason", "enforce_checklist"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # Offer only this flow's statuses as ends of a transition.
+        self._flow = obj
+        return super().get_formset(request, obj, **kwargs)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in ("source", "target"):
+            flow = getattr(self, "_flow", None)
+            kwargs["queryset"] = (
+                Status.objects.filter(flow=flow) if flow else Status.objects.none()
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Flow)
+class FlowAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
+    list_display = ["name", "slug", "is_active", "status_count"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [StatusInline, TransitionInline]
+    actions = ["activate"]
+
+    @admin.display(description=_("statuts"))
+    def status_count(self, obj: Flow) -> int:
+        return obj.statuses.count()
+
+    @admin.action(description=_("Activer le flux sélectionné"))
+    def activate(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, _("Choisissez un seul flux."), messages.ERROR)
+            return
+        flow = queryset.get()
+        try:
+            services.activate_flow(flow, user=request.user)
+        except ValidationError as error:
+            self.message_user(
+                request,
+                _("« %(flow)s » ne peut pas être activé : %(problems)s")
+                % {"flow": flow, "problems": " ".join(error.messages)},
+                messages.ERROR,
+            )
+        else:
+            self.message_user(request, _("« %(flow)s » est le flux actif.") % {"flow": flow})
+
+
+class ChecklistItemInline(admin.TabularInline):
+    model = ChecklistItem
+    extra = 0
+    fields = ["position", "label", "kind", "field_name", "document_category", "required", "help_text"]
+
+
+@admin.register(Status)
+class StatusAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
+    list_display = ["label", "flow", "position", "code", "kind", "sla_days", "wip_limit"]
+    list_filter = ["flow", "kind"]
+    ordering = ["flow", "position"]
+    inlines = [ChecklistItemInline]
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_used():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        used = [status for status in queryset if status.is_used()]
+        if used:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(labels)s est utilisé par des dossiers : rien n'a été supprimé.",
+                    "%(labels)s sont utilisés par des dossiers : rien n'a été supprimé.",
+                    len(used),
+                )
+                % {"labels": ", ".join(status.label for status in used)},
+                messages.ERROR,
+            )
+            return
+        super().delete_queryset(request, queryset)
+
+
+@admin.register(Transition)
+class TransitionAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
+    list_display = [
+        "__str__",
+        "label",
+        "flow",
+        "allowed_roles",
+        "requires_reason",
+        "enforce_checklist",
+    ]
+    list_filter = ["flow", "allowed_roles"]
+    list_select_related = ["source", "target", "flow"]
+
+
+@admin.register(ChecklistItem)
+class ChecklistItemAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
+    list_display = ["label", "status", "kind", "required", "position"]
+    list_filter = ["status__flow", "kind", "required"]
+    list_select_related = ["status"]
+
+
+@admin.register(Case)
+class CaseAdmin(SimpleHistoryAdmin):
+    """Read-only: cases are created and moved in the app, through the services."""
+
+    list_display = ["reference", "title", "company", "status", "owner", "amount", "updated_at"]
+    list_filter = ["flow", "status"]
+    search_fields = ["reference", "title", "company", "contact_name", "email"]
+    list_select_related = ["owner"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
