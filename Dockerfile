@@ -1,7 +1,7 @@
 # Pilote production image: gunicorn on port 8000, static files served by
 # WhiteNoise, migrations applied at start (docker/entrypoint.sh).
 # See docs/deployment.md.
-FROM python:3.11-slim
+FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

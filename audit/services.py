@@ -6,6 +6,7 @@ from typing import Any
 
 from audit import context
 from audit.models import AuditEvent
+from config import clock
 
 CLIENT = "client"
 SYSTEM = "system"
@@ -28,6 +29,7 @@ def record(
     else:
         label, actor = actor_label or SYSTEM, None
     return AuditEvent.objects.create(
+        at=clock.now(),
         actor=actor,
         actor_label=label,
         action=action,

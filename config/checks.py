@@ -7,6 +7,14 @@ from django.core.checks import Tags, Warning, register
 @register(Tags.security, deploy=True)
 def pilote_deploy_checks(app_configs, **kwargs) -> list[Warning]:
     warnings = []
+    if not settings.DEBUG and not settings.ALLOWED_HOSTS:
+        warnings.append(
+            Warning(
+                "ALLOWED_HOSTS is empty: every request will be refused with 400.",
+                hint="Set the ALLOWED_HOSTS variable to the site's host names.",
+                id="pilote.W007",
+            )
+        )
     if "*" in settings.ALLOWED_HOSTS:
         warnings.append(
             Warning(

@@ -151,6 +151,10 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": SQLITE_PATH,
             "CONN_MAX_AGE": 600,
+            # A file, not Django's shared-cache in-memory default: threads
+            # then see real SQLite locking (busy timeout, WAL), as in
+            # production.
+            "TEST": {"NAME": SQLITE_PATH.with_name("test-" + SQLITE_PATH.name)},
             "OPTIONS": {
                 # IMMEDIATE: writers queue on the busy timeout instead of
                 # failing at once on a read-to-write upgrade (TECH-NOTES §6).
@@ -192,7 +196,8 @@ SESSION_MAX_AGE = env_int("SESSION_MAX_HOURS", 12) * 60 * 60
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
+# htmx sends the token rendered in the page (hx-headers), never the cookie.
+CSRF_COOKIE_HTTPONLY = True
 
 # django-axes: lock a username from one address after repeated failures.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
@@ -215,7 +220,7 @@ if HTTPS:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     # __Host- cookies: Secure, path /, no Domain; a sibling subdomain cannot
@@ -285,8 +290,15 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+# A stalled mail server must not hold a worker until gunicorn kills it.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Pilote <pilote@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Joining the browsers' HSTS preload list is the domain owner's decision,
+# hard to undo: opt in with SECURE_HSTS_PRELOAD=1, so the check stays quiet.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 # --- Libraries --------------------------------------------------------------
 

@@ -35,7 +35,9 @@ class AuditedAdminMixin:
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
         for obj in formset.new_objects:
-            audit.record("config_created", user=request.user, obj=obj, data={"object": str(obj)})
+            audit.record(
+                "config_created", user=request.user, obj=obj, data={"object": str(obj)}
+            )
         for obj, fields in formset.changed_objects:
             audit.record(
                 "config_changed",
@@ -86,7 +88,14 @@ class StatusInline(admin.TabularInline):
 class TransitionInline(admin.TabularInline):
     model = Transition
     extra = 0
-    fields = ["source", "target", "label", "allowed_roles", "requires_reason", "enforce_checklist"]
+    fields = [
+        "source",
+        "target",
+        "label",
+        "allowed_roles",
+        "requires_reason",
+        "enforce_checklist",
+    ]
 
     def get_formset(self, request, obj=None, **kwargs):
         # Offer only this flow's statuses as ends of a transition.
@@ -129,18 +138,36 @@ class FlowAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
                 messages.ERROR,
             )
         else:
-            self.message_user(request, _("« %(flow)s » est le flux actif.") % {"flow": flow})
+            self.message_user(
+                request, _("« %(flow)s » est le flux actif.") % {"flow": flow}
+            )
 
 
 class ChecklistItemInline(admin.TabularInline):
     model = ChecklistItem
     extra = 0
-    fields = ["position", "label", "kind", "field_name", "document_category", "required", "help_text"]
+    fields = [
+        "position",
+        "label",
+        "kind",
+        "field_name",
+        "document_category",
+        "required",
+        "help_text",
+    ]
 
 
 @admin.register(Status)
 class StatusAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
-    list_display = ["label", "flow", "position", "code", "kind", "sla_days", "wip_limit"]
+    list_display = [
+        "label",
+        "flow",
+        "position",
+        "code",
+        "kind",
+        "sla_days",
+        "wip_limit",
+    ]
     list_filter = ["flow", "kind"]
     ordering = ["flow", "position"]
     inlines = [ChecklistItemInline]
@@ -192,7 +219,15 @@ class ChecklistItemAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
 class CaseAdmin(SimpleHistoryAdmin):
     """Read-only: cases are created and moved in the app, through the services."""
 
-    list_display = ["reference", "title", "company", "status", "owner", "amount", "updated_at"]
+    list_display = [
+        "reference",
+        "title",
+        "company",
+        "status",
+        "owner",
+        "amount",
+        "updated_at",
+    ]
     list_filter = ["flow", "status"]
     search_fields = ["reference", "title", "company", "contact_name", "email"]
     list_select_related = ["owner"]

@@ -42,9 +42,9 @@ def _automatic(case: Case, item: ChecklistItem) -> tuple[bool, str]:
     if kind == ChecklistItem.Kind.FIELD:
         label = ChecklistItem.Field(item.field_name).label if item.field_name else ""
         done = _field_filled(case, item.field_name)
-        return done, (_("Renseigné : %(field)s") if done else _("À renseigner : %(field)s")) % {
-            "field": label
-        }
+        return done, (
+            _("Renseigné : %(field)s") if done else _("À renseigner : %(field)s")
+        ) % {"field": label}
     if kind == ChecklistItem.Kind.DOCUMENT:
         return False, _("Joindre un document de la catégorie « %(category)s ».") % {
             "category": item.document_category

@@ -42,7 +42,9 @@ def can_act_on(user, case: Case) -> bool:
 def find_transition(case: Case, target_code: str) -> Transition | None:
     return (
         Transition.objects.select_related("source", "target")
-        .filter(flow_id=case.flow_id, source__code=case.status, target__code=target_code)
+        .filter(
+            flow_id=case.flow_id, source__code=case.status, target__code=target_code
+        )
         .first()
     )
 
@@ -71,7 +73,9 @@ def evaluate(
         failures.append(
             GuardFailure(
                 NOT_EDITABLE,
-                _("Vous ne pouvez agir que sur vos dossiers et les dossiers non attribués."),
+                _(
+                    "Vous ne pouvez agir que sur vos dossiers et les dossiers non attribués."
+                ),
             )
         )
     if expected_status is not None and expected_status != case.status:
@@ -93,7 +97,9 @@ def evaluate(
         failures.append(
             GuardFailure(
                 NO_TRANSITION,
-                _("Le flux ne prévoit pas de passer de « %(source)s » à « %(target)s ».")
+                _(
+                    "Le flux ne prévoit pas de passer de « %(source)s » à « %(target)s »."
+                )
                 % {
                     "source": labels.get(case.status, case.status),
                     "target": labels.get(target_code, target_code),
@@ -108,7 +114,8 @@ def evaluate(
         failures.append(
             GuardFailure(
                 ROLE,
-                _("« %(label)s » est réservé aux responsables.") % {"label": transition.label},
+                _("« %(label)s » est réservé aux responsables.")
+                % {"label": transition.label},
             )
         )
 
@@ -118,7 +125,9 @@ def evaluate(
             for entry in checklist_state(case, transition.source)
             if entry.blocks
         )
-        may_override = override and user is not None and roles.is_manager(user) and reason
+        may_override = (
+            override and user is not None and roles.is_manager(user) and reason
+        )
         if missing and not may_override:
             failures.append(
                 GuardFailure(
@@ -136,19 +145,23 @@ def evaluate(
         failures.append(
             GuardFailure(
                 REASON_REQUIRED,
-                _("Indiquez un motif pour « %(label)s ».") % {"label": transition.label},
+                _("Indiquez un motif pour « %(label)s ».")
+                % {"label": transition.label},
             )
         )
     elif override and not reason:
         failures.append(
-            GuardFailure(REASON_REQUIRED, _("Un forçage doit être justifié par un motif."))
+            GuardFailure(
+                REASON_REQUIRED, _("Un forçage doit être justifié par un motif.")
+            )
         )
     return failures
 
 
 def checklist_only(failures: list[GuardFailure]) -> bool:
     """True when a manager's override (with a reason) would let the move pass."""
-    return bool(failures) and all(
-        failure.code in (CHECKLIST, REASON_REQUIRED) for failure in failures
-    ) and any(failure.code == CHECKLIST for failure in failures)
-
+    return (
+        bool(failures)
+        and all(failure.code in (CHECKLIST, REASON_REQUIRED) for failure in failures)
+        and any(failure.code == CHECKLIST for failure in failures)
+    )

@@ -79,7 +79,9 @@ class Flow(models.Model):
             edges.setdefault(source_id, []).append(target_id)
         closed = {s.pk for s in statuses if s.kind != Status.Kind.OPEN}
         for status in statuses:
-            if status.kind == Status.Kind.OPEN and not _reaches(status.pk, closed, edges):
+            if status.kind == Status.Kind.OPEN and not _reaches(
+                status.pk, closed, edges
+            ):
                 problems.append(
                     _("« %(label)s » ne mène à aucun statut gagné ou perdu.")
                     % {"label": status.label}
@@ -123,7 +125,9 @@ class Status(models.Model):
     code = models.SlugField(
         _("code"),
         max_length=50,
-        help_text=_("Identifiant stable ; ne change plus une fois utilisé par un dossier."),
+        help_text=_(
+            "Identifiant stable ; ne change plus une fois utilisé par un dossier."
+        ),
     )
     label = models.CharField(_("libellé"), max_length=100)
     kind = models.CharField(_("nature"), max_length=10, choices=Kind, default=Kind.OPEN)
@@ -161,7 +165,9 @@ class Status(models.Model):
             models.UniqueConstraint(
                 fields=["flow", "position"],
                 name="status_unique_position",
-                violation_error_message=_("Cette position est déjà prise dans ce flux."),
+                violation_error_message=_(
+                    "Cette position est déjà prise dans ce flux."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["flow", "code"],
@@ -184,7 +190,9 @@ class Status(models.Model):
         if not self.pk and others.count() >= MAX_STATUSES:
             raise ValidationError(MAX_STATUSES_MESSAGE)
         if self.pk:
-            previous = Status.objects.filter(pk=self.pk).values_list("code", flat=True).first()
+            previous = (
+                Status.objects.filter(pk=self.pk).values_list("code", flat=True).first()
+            )
             if previous and previous != self.code and self.is_used(code=previous):
                 raise ValidationError(
                     {
@@ -201,7 +209,9 @@ class Status(models.Model):
         code = code or self.code
         return (
             Case.objects.filter(flow_id=self.flow_id, status=code).exists()
-            or StatusChange.objects.filter(Q(from_status=self) | Q(to_status=self)).exists()
+            or StatusChange.objects.filter(
+                Q(from_status=self) | Q(to_status=self)
+            ).exists()
         )
 
     def delete(self, *args, **kwargs):
@@ -228,25 +238,38 @@ class Transition(models.Model):
         MANAGERS = "managers", _("responsables seulement")
 
     flow = models.ForeignKey(
-        Flow, on_delete=models.CASCADE, related_name="transitions", verbose_name=_("flux")
+        Flow,
+        on_delete=models.CASCADE,
+        related_name="transitions",
+        verbose_name=_("flux"),
     )
     source = models.ForeignKey(
         Status, on_delete=models.CASCADE, related_name="outgoing", verbose_name=_("de")
     )
     target = models.ForeignKey(
-        Status, on_delete=models.CASCADE, related_name="incoming", verbose_name=_("vers")
+        Status,
+        on_delete=models.CASCADE,
+        related_name="incoming",
+        verbose_name=_("vers"),
     )
     label = models.CharField(
-        _("libellé"), max_length=100, help_text=_("Un verbe : « Planifier le rendez-vous ».")
+        _("libellé"),
+        max_length=100,
+        help_text=_("Un verbe : « Planifier le rendez-vous »."),
     )
     allowed_roles = models.CharField(
-        _("qui peut"), max_length=10, choices=AllowedRoles, default=AllowedRoles.EVERYONE
+        _("qui peut"),
+        max_length=10,
+        choices=AllowedRoles,
+        default=AllowedRoles.EVERYONE,
     )
     requires_reason = models.BooleanField(_("motif obligatoire"), default=False)
     enforce_checklist = models.BooleanField(
         _("exiger la checklist"),
         default=True,
-        help_text=_("Les éléments obligatoires du statut de départ doivent être faits."),
+        help_text=_(
+            "Les éléments obligatoires du statut de départ doivent être faits."
+        ),
     )
 
     history = HistoricalRecords()
@@ -264,7 +287,9 @@ class Transition(models.Model):
             models.CheckConstraint(
                 condition=~Q(source=F("target")),
                 name="transition_no_self_loop",
-                violation_error_message=_("Une transition relie deux statuts différents."),
+                violation_error_message=_(
+                    "Une transition relie deux statuts différents."
+                ),
             ),
         ]
 
@@ -317,7 +342,11 @@ class ChecklistItem(models.Model):
     required = models.BooleanField(_("obligatoire"), default=True)
     kind = models.CharField(_("type"), max_length=20, choices=Kind, default=Kind.MANUAL)
     field_name = models.CharField(
-        _("champ"), max_length=30, choices=Field, blank=True, help_text=_("Pour le type « champ rempli ».")
+        _("champ"),
+        max_length=30,
+        choices=Field,
+        blank=True,
+        help_text=_("Pour le type « champ rempli »."),
     )
     document_category = models.SlugField(
         _("catégorie de document"),
@@ -353,7 +382,9 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
     flow = models.ForeignKey(
         Flow, on_delete=models.PROTECT, related_name="cases", verbose_name=_("flux")
     )
-    reference = models.CharField(_("référence"), max_length=20, unique=True, editable=False)
+    reference = models.CharField(
+        _("référence"), max_length=20, unique=True, editable=False
+    )
     title = models.CharField(_("titre"), max_length=200)
     company = models.CharField(_("société"), max_length=200, blank=True)
     contact_name = models.CharField(_("contact"), max_length=200, blank=True)
@@ -379,7 +410,9 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
     # The Status.code of self.flow. Protected: only `move_to`, called by the
     # transition service, changes it (TECH-NOTES §1).
     status = fsm.FSMField(_("statut"), max_length=50, protected=True)
-    status_entered_at = models.DateTimeField(_("dans ce statut depuis"), default=timezone.now)
+    status_entered_at = models.DateTimeField(
+        _("dans ce statut depuis"), default=timezone.now
+    )
     next_action = models.CharField(_("prochaine action"), max_length=200, blank=True)
     next_action_due = models.DateField(_("échéance"), null=True, blank=True)
     meeting_at = models.DateTimeField(_("date du rendez-vous"), null=True, blank=True)
@@ -392,9 +425,13 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         related_name="+",
         verbose_name=_("créé par"),
     )
-    created_at = models.DateTimeField(_("créé le"), default=timezone.now, editable=False)
+    created_at = models.DateTimeField(
+        _("créé le"), default=timezone.now, editable=False
+    )
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
-    closed_at = models.DateTimeField(_("clos le"), null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(
+        _("clos le"), null=True, blank=True, editable=False
+    )
     # Incremented by every save of the details: two people editing the same
     # case cannot silently overwrite each other.
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
@@ -406,7 +443,9 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
         verbose_name_plural = _("dossiers")
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["flow", "status", "status_entered_at"], name="case_board"),
+            models.Index(
+                fields=["flow", "status", "status_entered_at"], name="case_board"
+            ),
             models.Index(fields=["owner", "next_action_due"], name="case_owner_due"),
         ]
 
@@ -427,8 +466,12 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
 class CaseChecklistItem(models.Model):
     """The state of a manual checklist item for one case."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="checklist_states")
-    item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="states")
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="checklist_states"
+    )
+    item = models.ForeignKey(
+        ChecklistItem, on_delete=models.CASCADE, related_name="states"
+    )
     done = models.BooleanField(_("fait"), default=False)
     done_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -447,7 +490,9 @@ class CaseChecklistItem(models.Model):
         verbose_name = _("état de checklist")
         verbose_name_plural = _("états de checklist")
         constraints = [
-            models.UniqueConstraint(fields=["case", "item"], name="case_checklist_unique")
+            models.UniqueConstraint(
+                fields=["case", "item"], name="case_checklist_unique"
+            )
         ]
 
     def __str__(self) -> str:
@@ -460,7 +505,9 @@ class StatusChange(models.Model):
     Time in status, funnels, rework and insights all derive from this table.
     """
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="status_changes")
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="status_changes"
+    )
     from_status = models.ForeignKey(
         Status,
         on_delete=models.PROTECT,

@@ -50,7 +50,10 @@ class TransitionSpec:
     enforce_checklist: bool = True
 
 
-LEAD_TO_SIGNATURE_NAME = {"fr": "Du lead à la signature", "en": "From lead to signature"}
+LEAD_TO_SIGNATURE_NAME = {
+    "fr": "Du lead à la signature",
+    "en": "From lead to signature",
+}
 
 LEAD_TO_SIGNATURE_STATUSES = (
     StatusSpec(
@@ -75,7 +78,12 @@ LEAD_TO_SIGNATURE_STATUSES = (
                     "en": "The contact's e-mail or phone is filled in.",
                 },
             ),
-            ItemSpec({"fr": "Besoin noté en une phrase", "en": "Need written in one sentence"}),
+            ItemSpec(
+                {
+                    "fr": "Besoin noté en une phrase",
+                    "en": "Need written in one sentence",
+                }
+            ),
         ),
     ),
     StatusSpec(
@@ -95,7 +103,10 @@ LEAD_TO_SIGNATURE_STATUSES = (
                 {"fr": "Budget confirmé", "en": "Budget confirmed"},
                 ChecklistItem.Kind.FIELD,
                 field_name=ChecklistItem.Field.AMOUNT,
-                help={"fr": "Le montant estimé est renseigné.", "en": "The estimated amount is filled in."},
+                help={
+                    "fr": "Le montant estimé est renseigné.",
+                    "en": "The estimated amount is filled in.",
+                },
             ),
             ItemSpec({"fr": "Décideur identifié", "en": "Decision maker identified"}),
         ),
@@ -118,7 +129,12 @@ LEAD_TO_SIGNATURE_STATUSES = (
                 ChecklistItem.Kind.FIELD,
                 field_name=ChecklistItem.Field.MEETING_AT,
             ),
-            ItemSpec({"fr": "Périmètre validé avec le client", "en": "Scope agreed with the client"}),
+            ItemSpec(
+                {
+                    "fr": "Périmètre validé avec le client",
+                    "en": "Scope agreed with the client",
+                }
+            ),
             ItemSpec(
                 {"fr": "Compte rendu joint", "en": "Meeting notes attached"},
                 ChecklistItem.Kind.DOCUMENT,
@@ -158,7 +174,12 @@ LEAD_TO_SIGNATURE_STATUSES = (
             "en": "The client discusses the terms. Goal: a written agreement.",
         },
         (
-            ItemSpec({"fr": "Conditions validées par le client", "en": "Terms agreed by the client"}),
+            ItemSpec(
+                {
+                    "fr": "Conditions validées par le client",
+                    "en": "Terms agreed by the client",
+                }
+            ),
             ItemSpec(
                 {"fr": "Devis accepté", "en": "Quote accepted"},
                 ChecklistItem.Kind.QUOTE_ACCEPTED,
@@ -194,17 +215,32 @@ _LOSE = {"fr": "Marquer perdu", "en": "Mark as lost"}
 LEAD_TO_SIGNATURE_TRANSITIONS = (
     TransitionSpec("nouveau", "qualifie", {"fr": "Qualifier", "en": "Qualify"}),
     TransitionSpec(
-        "qualifie", "rendez_vous", {"fr": "Planifier le rendez-vous", "en": "Book the meeting"}
+        "qualifie",
+        "rendez_vous",
+        {"fr": "Planifier le rendez-vous", "en": "Book the meeting"},
     ),
-    TransitionSpec("rendez_vous", "devis_envoye", {"fr": "Envoyer le devis", "en": "Send the quote"}),
     TransitionSpec(
-        "devis_envoye", "negociation", {"fr": "Ouvrir la négociation", "en": "Start negotiating"}
+        "rendez_vous",
+        "devis_envoye",
+        {"fr": "Envoyer le devis", "en": "Send the quote"},
     ),
-    TransitionSpec("devis_envoye", "signe", {"fr": "Marquer signé", "en": "Mark as signed"}),
-    TransitionSpec("negociation", "signe", {"fr": "Marquer signé", "en": "Mark as signed"}),
+    TransitionSpec(
+        "devis_envoye",
+        "negociation",
+        {"fr": "Ouvrir la négociation", "en": "Start negotiating"},
+    ),
+    TransitionSpec(
+        "devis_envoye", "signe", {"fr": "Marquer signé", "en": "Mark as signed"}
+    ),
+    TransitionSpec(
+        "negociation", "signe", {"fr": "Marquer signé", "en": "Mark as signed"}
+    ),
     # Backward moves: rework, counted in the insights; no checklist needed.
     TransitionSpec(
-        "qualifie", "nouveau", {"fr": "Revenir à Nouveau", "en": "Back to New"}, enforce_checklist=False
+        "qualifie",
+        "nouveau",
+        {"fr": "Revenir à Nouveau", "en": "Back to New"},
+        enforce_checklist=False,
     ),
     TransitionSpec(
         "rendez_vous",
@@ -220,8 +256,16 @@ LEAD_TO_SIGNATURE_TRANSITIONS = (
     ),
     # Losing is possible from every open status, with a reason.
     *(
-        TransitionSpec(code, "perdu", _LOSE, requires_reason=True, enforce_checklist=False)
-        for code in ("nouveau", "qualifie", "rendez_vous", "devis_envoye", "negociation")
+        TransitionSpec(
+            code, "perdu", _LOSE, requires_reason=True, enforce_checklist=False
+        )
+        for code in (
+            "nouveau",
+            "qualifie",
+            "rendez_vous",
+            "devis_envoye",
+            "negociation",
+        )
     ),
     TransitionSpec(
         "perdu",

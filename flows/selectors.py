@@ -27,12 +27,16 @@ def transitions_from(case: Case) -> list[Transition]:
     )
 
 
-def allowed_targets(case: Case, *, user) -> list[tuple[Transition, list[guards.GuardFailure]]]:
+def allowed_targets(
+    case: Case, *, user
+) -> list[tuple[Transition, list[guards.GuardFailure]]]:
     """Each configured move from the case's status with what would block it now."""
     return [
         (
             transition,
-            guards.evaluate(case, transition.target.code, user=user, transition=transition),
+            guards.evaluate(
+                case, transition.target.code, user=user, transition=transition
+            ),
         )
         for transition in transitions_from(case)
     ]

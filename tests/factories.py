@@ -36,4 +36,6 @@ class CaseFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, *args, flow, owner=None, user=None, **kwargs):
-        return services.create_case(flow=flow, user=user or owner, owner=owner, **kwargs)
+        return services.create_case(
+            flow=flow, user=user or owner, owner=owner, **kwargs
+        )

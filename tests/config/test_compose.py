@@ -176,7 +176,8 @@ def test_env_example_allows_the_health_check_host():
 def test_dockerfile_starts_from_python_3_11_slim():
     first = _instructions(DOCKERFILE.read_text())[0].split()
     assert first[0].upper() == "FROM"
-    assert first[1] == "python:3.11-slim"
+    # Bookworm: the Debian release whose WeasyPrint libraries were checked.
+    assert first[1] == "python:3.11-slim-bookworm"
 
 
 def test_dockerfile_installs_the_weasyprint_libraries():

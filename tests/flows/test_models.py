@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 def _flow_with_statuses(count: int) -> Flow:
     flow = Flow.objects.create(name="Test", slug="test")
     for position in range(1, count + 1):
-        Status.objects.create(flow=flow, position=position, code=f"s{position}", label=f"S{position}")
+        Status.objects.create(
+            flow=flow, position=position, code=f"s{position}", label=f"S{position}"
+        )
     return flow
 
 
@@ -22,7 +24,11 @@ def test_the_database_refuses_a_ninth_status():
     columns = "flow_id, position, code, label, kind, color, description"
     # Raw SQL: no Django validation involved, only the database's constraints.
     for position in (9, 0, 1):
-        with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+        with (
+            pytest.raises(IntegrityError),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, 'open', '#000000', '')",
                 [flow.pk, position, f"extra{position}", "Extra"],
@@ -49,9 +55,13 @@ def _flow_with_statuses_other() -> Flow:
 def test_transition_refuses_self_loops_and_other_flows(default_flow):
     nouveau = default_flow.statuses.get(code="nouveau")
     with pytest.raises(IntegrityError), transaction.atomic():
-        Transition.objects.create(flow=default_flow, source=nouveau, target=nouveau, label="x")
+        Transition.objects.create(
+            flow=default_flow, source=nouveau, target=nouveau, label="x"
+        )
     other = _flow_with_statuses(2)
-    edge = Transition(flow=default_flow, source=nouveau, target=other.statuses.first(), label="x")
+    edge = Transition(
+        flow=default_flow, source=nouveau, target=other.statuses.first(), label="x"
+    )
     with pytest.raises(ValidationError) as error:
         edge.full_clean()
     assert "target" in error.value.message_dict
@@ -61,7 +71,9 @@ def test_transition_is_unique_per_edge(default_flow):
     nouveau = default_flow.statuses.get(code="nouveau")
     qualifie = default_flow.statuses.get(code="qualifie")
     with pytest.raises(IntegrityError), transaction.atomic():
-        Transition.objects.create(flow=default_flow, source=nouveau, target=qualifie, label="x")
+        Transition.objects.create(
+            flow=default_flow, source=nouveau, target=qualifie, label="x"
+        )
 
 
 def test_status_code_is_immutable_once_used(default_flow, member):
@@ -99,7 +111,9 @@ def test_unused_status_can_be_deleted(default_flow):
 
 def test_direct_status_assignment_raises(default_flow, member):
     case = CaseFactory(flow=default_flow, owner=member)
-    with pytest.raises(AttributeError, match="Direct status modification is not allowed"):
+    with pytest.raises(
+        AttributeError, match="Direct status modification is not allowed"
+    ):
         case.status = "signe"
     case.refresh_from_db()
     assert case.status == "nouveau"
@@ -134,7 +148,9 @@ def test_activation_lists_every_problem():
     s2.save()
     problems = flow.activation_problems()
     assert problems == ["« S1 » ne mène à aucun statut gagné ou perdu."]
-    Transition.objects.create(flow=flow, source=flow.statuses.get(position=1), target=s3, label="Go")
+    Transition.objects.create(
+        flow=flow, source=flow.statuses.get(position=1), target=s3, label="Go"
+    )
     assert flow.activation_problems() == []
 
 
@@ -142,8 +158,14 @@ def test_preset_flow_is_valid_and_active(default_flow):
     assert default_flow.activation_problems() == []
     assert default_flow.is_active
     assert default_flow.initial_status().code == "nouveau"
-    assert list(default_flow.statuses.values_list("position", flat=True)) == list(range(1, 8))
+    assert list(default_flow.statuses.values_list("position", flat=True)) == list(
+        range(1, 8)
+    )
     kinds = set(default_flow.statuses.values_list("kind", flat=True))
     assert kinds == {"open", "won", "lost"}
-    assert ChecklistItem.objects.filter(status__flow=default_flow, kind="manual").exists()
-    assert ChecklistItem.objects.filter(status__flow=default_flow, kind="field").exists()
+    assert ChecklistItem.objects.filter(
+        status__flow=default_flow, kind="manual"
+    ).exists()
+    assert ChecklistItem.objects.filter(
+        status__flow=default_flow, kind="field"
+    ).exists()

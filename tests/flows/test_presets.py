@@ -46,4 +46,6 @@ def test_preset_rules():
     reopen = Transition.objects.get(source=lost)
     assert reopen.allowed_roles == "managers"
     assert reopen.target.position == 1
-    assert Transition.objects.filter(source__code="qualifie", target__code="nouveau").exists()
+    assert Transition.objects.filter(
+        source__code="qualifie", target__code="nouveau"
+    ).exists()

@@ -89,12 +89,16 @@ def test_not_editable(case, other_member):
 def test_several_guards_are_all_listed(default_flow, member, other_member):
     case = CaseFactory(flow=default_flow, owner=member, email="", phone="")
     with pytest.raises(services.TransitionBlocked) as error:
-        services.move_case(case, "qualifie", user=other_member, expected_status="rendez_vous")
+        services.move_case(
+            case, "qualifie", user=other_member, expected_status="rendez_vous"
+        )
     assert _codes(error) == ["checklist", "not_editable", "stale"]
 
     services.move_case(case, "perdu", user=member, reason="Injoignable")
     with pytest.raises(services.TransitionBlocked) as error:
-        services.move_case(case, "nouveau", user=other_member, expected_status="nouveau")
+        services.move_case(
+            case, "nouveau", user=other_member, expected_status="nouveau"
+        )
     assert _codes(error) == ["not_editable", "reason_required", "role", "stale"]
 
 
@@ -127,7 +131,11 @@ def test_manager_override_passes_checklist_only(default_flow, member, manager):
     assert _codes(error) == ["checklist", "reason_required"]
 
     change = services.move_case(
-        case, "qualifie", user=manager, override=True, reason="Appel fait, fiche à compléter"
+        case,
+        "qualifie",
+        user=manager,
+        override=True,
+        reason="Appel fait, fiche à compléter",
     )
     assert change.override is True
     assert case.status == "qualifie"
@@ -135,7 +143,9 @@ def test_manager_override_passes_checklist_only(default_flow, member, manager):
     assert event.data["reason"] == "Appel fait, fiche à compléter"
 
 
-def test_override_never_passes_a_missing_transition_or_role(default_flow, member, manager):
+def test_override_never_passes_a_missing_transition_or_role(
+    default_flow, member, manager
+):
     case = CaseFactory(flow=default_flow, owner=member)
     with pytest.raises(services.TransitionBlocked) as error:
         services.move_case(case, "signe", user=manager, override=True, reason="Vite")
@@ -145,13 +155,17 @@ def test_override_never_passes_a_missing_transition_or_role(default_flow, member
 def test_member_override_is_ignored(default_flow, member):
     case = CaseFactory(flow=default_flow, owner=member, email="", phone="")
     with pytest.raises(services.TransitionBlocked) as error:
-        services.move_case(case, "qualifie", user=member, override=True, reason="Je force")
+        services.move_case(
+            case, "qualifie", user=member, override=True, reason="Je force"
+        )
     assert _codes(error) == ["checklist"]
 
 
 def test_override_on_a_complete_checklist_is_an_ordinary_move(case, member, manager):
     _complete_manual_items(case, "nouveau", member)
-    change = services.move_case(case, "qualifie", user=manager, override=True, reason="x")
+    change = services.move_case(
+        case, "qualifie", user=manager, override=True, reason="x"
+    )
     assert change.override is False
 
 
@@ -165,7 +179,9 @@ def test_success_writes_one_status_change_history_and_event(case, member):
     history_before = case.history.count()
     events_before = AuditEvent.objects.count()
 
-    change = services.move_case(case, "qualifie", user=member, expected_status="nouveau")
+    change = services.move_case(
+        case, "qualifie", user=member, expected_status="nouveau"
+    )
 
     assert case.status == "qualifie"
     assert StatusChange.objects.filter(case=case).count() == changes_before + 1
@@ -182,7 +198,12 @@ def test_success_writes_one_status_change_history_and_event(case, member):
     assert AuditEvent.objects.count() == events_before + 1
     event = AuditEvent.objects.last()
     assert (event.action, event.actor, event.case) == ("transition", member, case)
-    assert event.data == {"from": "nouveau", "to": "qualifie", "reason": "", "override": False}
+    assert event.data == {
+        "from": "nouveau",
+        "to": "qualifie",
+        "reason": "",
+        "override": False,
+    }
 
 
 def test_won_and_lost_set_closed_at_from_the_kind(default_flow, member, manager):
@@ -190,7 +211,9 @@ def test_won_and_lost_set_closed_at_from_the_kind(default_flow, member, manager)
     services.move_case(case, "perdu", user=member, reason="Parti chez un concurrent")
     assert case.closed_at == case.status_entered_at
     assert case.lost_reason == "Parti chez un concurrent"
-    assert case.history.first().history_change_reason.endswith(": Parti chez un concurrent")
+    assert case.history.first().history_change_reason.endswith(
+        ": Parti chez un concurrent"
+    )
 
     # Won/lost come from the kind, not the code: rename the won code.
     services.move_case(case, "nouveau", user=manager, reason="Relance")
@@ -210,7 +233,9 @@ def test_won_and_lost_set_closed_at_from_the_kind(default_flow, member, manager)
     for target in ("qualifie", "rendez_vous", "devis_envoye"):
         services.move_case(case, target, user=member)
     assert case.status == devis.code
-    services.move_case(case, "gagne_v2", user=manager, override=True, reason="Signé par courrier")
+    services.move_case(
+        case, "gagne_v2", user=manager, override=True, reason="Signé par courrier"
+    )
     assert case.closed_at is not None
 
 
@@ -233,7 +258,9 @@ def test_blocked_move_writes_nothing_but_the_event(case, other_member):
 
 def test_client_actor_moves_without_a_user(default_flow, member):
     case = CaseFactory(flow=default_flow, owner=member)
-    change = services.move_case(case, "perdu", user=None, actor_label="client", reason="Refus")
+    change = services.move_case(
+        case, "perdu", user=None, actor_label="client", reason="Refus"
+    )
     assert change.by is None and change.actor_label == "client"
     assert AuditEvent.objects.last().actor_label == "client"
 
@@ -257,8 +284,12 @@ def test_move_query_count_does_not_depend_on_the_flow_size(
 
 def test_create_case_gives_a_reference_and_an_initial_entry(default_flow, member):
     year = timezone.localdate().year
-    first = services.create_case(flow=default_flow, user=member, owner=member, title="A")
-    second = services.create_case(flow=default_flow, user=member, owner=member, title="B")
+    first = services.create_case(
+        flow=default_flow, user=member, owner=member, title="A"
+    )
+    second = services.create_case(
+        flow=default_flow, user=member, owner=member, title="B"
+    )
     assert first.reference == f"{year}-0001"
     assert second.reference == f"{year}-0002"
     assert first.status == "nouveau"
@@ -271,7 +302,9 @@ def test_create_case_gives_a_reference_and_an_initial_entry(default_flow, member
 def test_invalid_case_is_refused_and_consumes_no_number(default_flow, member):
     year = timezone.localdate().year
     with pytest.raises(ValidationError):
-        services.create_case(flow=default_flow, user=member, title="", email="not-an-email")
+        services.create_case(
+            flow=default_flow, user=member, title="", email="not-an-email"
+        )
     case = services.create_case(flow=default_flow, user=member, title="OK")
     assert case.reference == f"{year}-0001"
 
@@ -281,7 +314,9 @@ def test_invalid_case_is_refused_and_consumes_no_number(default_flow, member):
 
 def test_set_checklist_item_records_who_and_when(case, member):
     item = ChecklistItem.objects.get(status__code="nouveau", kind="manual")
-    state = services.set_checklist_item(case, item, user=member, done=True, note="Appel")
+    state = services.set_checklist_item(
+        case, item, user=member, done=True, note="Appel"
+    )
     assert state.done and state.done_by == member and state.done_at is not None
     assert AuditEvent.objects.filter(action="checklist_ticked").count() == 1
     services.set_checklist_item(case, item, user=member, done=False)

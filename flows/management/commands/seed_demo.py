@@ -1,10 +1,10 @@
-"""Demo users (and, as later features land, demo data) for trying Pilote."""
+"""Demo users, the preset flow and demo cases, for trying Pilote."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from flows import roles
+from flows import demo, presets, roles
 
 DEMO_PASSWORD = "pilote-demo"
 DEMO_USERS = [
@@ -17,7 +17,7 @@ DEMO_USERS = [
 
 
 class Command(BaseCommand):
-    help = "Create the demo users (password 'pilote-demo') and demo data. Idempotent."
+    help = "Create the demo users (password 'pilote-demo'), the preset flow and demo cases. Idempotent."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -25,8 +25,9 @@ class Command(BaseCommand):
             action="store_true",
             help="Run even when DEBUG is off (never on a real production database).",
         )
+        parser.add_argument("--lang", choices=["fr", "en"], default="fr")
 
-    def handle(self, *args, force: bool = False, **options):
+    def handle(self, *args, force: bool = False, lang: str = "fr", **options):
         if not settings.DEBUG and not force:
             raise CommandError(
                 "seed_demo creates accounts with a public password: it refuses to "
@@ -47,12 +48,14 @@ class Command(BaseCommand):
                 user.set_password(DEMO_PASSWORD)
                 user.save()
             roles.set_role(user, role)
+        flow = presets.load_lead_to_signature(lang)
+        created_cases = demo.seed_cases(flow)
         self.stdout.write(
             self.style.SUCCESS(
-                "Demo users ready: "
+                "Demo ready: users "
                 + ", ".join(
                     f"{username} ({role})" for username, _f, _l, role in DEMO_USERS
                 )
-                + f"; password: {DEMO_PASSWORD}"
+                + f", password {DEMO_PASSWORD}; {created_cases} new demo cases."
             )
         )
