@@ -6,6 +6,7 @@ member < manager < admin: each role can do what the one before it does.
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 MEMBER = "member"
 MANAGER = "manager"
@@ -133,3 +134,28 @@ def is_manager(user) -> bool:
 
 def is_admin(user) -> bool:
     return has_role(user, ADMIN)
+
+
+def manager_required(view):
+    """Refuse (403, audited) a view to anyone below manager."""
+    from functools import wraps
+
+    from django.core.exceptions import PermissionDenied
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not is_manager(request.user):
+            from audit import services as audit
+
+            audit.record(
+                "permission_denied",
+                user=request.user,
+                data={"path": request.path[:200]},
+            )
+            raise PermissionDenied(_MANAGERS_ONLY)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+_MANAGERS_ONLY = gettext_lazy("Page réservée aux responsables.")

@@ -1,13 +1,27 @@
 from django.urls import path
 
 from config.views import coming_soon
+from flows.views import board, case_new, cases, pages
 
 app_name = "flows"
 
 urlpatterns = [
-    path("board/", coming_soon, {"page": "board"}, name="board"),
-    path("today/", coming_soon, {"page": "today"}, name="today"),
-    path("flow/", coming_soon, {"page": "flow"}, name="flow_map"),
+    path("board/", board.board, name="board"),
+    path("board/columns/<slug:code>/", board.board_column, name="board_column"),
+    path("cases/new/", case_new.case_new, name="case_new"),
+    path("cases/new/duplicates/", case_new.case_duplicates, name="case_duplicates"),
+    path("cases/<str:reference>/", cases.case_detail, name="case_detail"),
+    path("cases/<str:reference>/move/", cases.case_move, name="case_move"),
+    path("cases/<str:reference>/edit/", cases.case_edit, name="case_edit"),
+    path(
+        "cases/<str:reference>/checklist/<int:item_id>/",
+        cases.checklist_toggle,
+        name="checklist_toggle",
+    ),
+    path("cases/<str:reference>/owner/", cases.case_assign, name="case_assign"),
+    path("cases/<str:reference>/comments/", cases.comment_add, name="comment_add"),
+    path("today/", pages.my_day, name="today"),
+    path("flow/", pages.flow_map, name="flow_map"),
     path("insights/", coming_soon, {"page": "insights"}, name="insights"),
     path("audit/", coming_soon, {"page": "audit"}, name="audit_log"),
 ]

@@ -1,0 +1,114 @@
+"""Forms for cases: what users type, validated and normalised."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from flows import normalize
+from flows.models import Case
+
+CASE_FIELDS = [
+    "title",
+    "company",
+    "contact_name",
+    "email",
+    "phone",
+    "source",
+    "amount",
+    "next_action",
+    "next_action_due",
+    "meeting_at",
+]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class CaseForm(forms.ModelForm):
+    """The details of a case (never its status: only the service moves it)."""
+
+    class Meta:
+        model = Case
+        fields = CASE_FIELDS
+        widgets = {
+            "next_action_due": DateInput(),
+            "meeting_at": DateTimeInput(),
+            "email": forms.EmailInput(attrs={"autocomplete": "off"}),
+            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["meeting_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        self.fields["amount"].widget.attrs.update(
+            {"step": "0.01", "min": "0", "inputmode": "decimal"}
+        )
+
+    def clean_email(self) -> str:
+        return normalize.email(self.cleaned_data.get("email", ""))
+
+    def clean_phone(self) -> str:
+        try:
+            return normalize.phone(self.cleaned_data.get("phone", ""))
+        except ValidationError as error:
+            raise ValidationError(error.messages) from error
+
+    def changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in CASE_FIELDS}
+
+
+class NewCaseForm(CaseForm):
+    owner = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        label=_("Responsable du dossier"),
+        empty_label=_("Personne (à attribuer)"),
+    )
+
+    class Meta(CaseForm.Meta):
+        fields = CASE_FIELDS
+
+    def __init__(self, *args, owners=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owners
+
+
+class MoveForm(forms.Form):
+    target = forms.CharField(max_length=50)
+    expected_status = forms.CharField(max_length=50, required=False)
+    reason = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    override = forms.BooleanField(required=False)
+    next = forms.CharField(max_length=2000, required=False)
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label=_("Commentaire"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class AssignForm(forms.Form):
+    owner = forms.ModelChoiceField(
+        queryset=None, required=False, label=_("Responsable du dossier")
+    )
+
+    def __init__(self, *args, owners=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owners
