@@ -120,9 +120,16 @@ TEMPLATES = [
                 "config.context_processors.pilote",
             ],
             "builtins": ["template_partials.templatetags.partials"],
-            "loaders": _loaders
-            if DEBUG
-            else [("django.template.loaders.cached.Loader", _loaders)],
+            # The partials loader serves "page.html#partial"; the cached
+            # loader only in production, so templates reload in development.
+            "loaders": [
+                (
+                    "template_partials.loader.Loader",
+                    _loaders
+                    if DEBUG
+                    else [("django.template.loaders.cached.Loader", _loaders)],
+                )
+            ],
         },
     }
 ]
@@ -154,7 +161,10 @@ else:
             # A file, not Django's shared-cache in-memory default: threads
             # then see real SQLite locking (busy timeout, WAL), as in
             # production.
-            "TEST": {"NAME": SQLITE_PATH.with_name("test-" + SQLITE_PATH.name)},
+            # One file per test process, so parallel runs never share one.
+            "TEST": {
+                "NAME": SQLITE_PATH.with_name(f"test-{os.getpid()}-{SQLITE_PATH.name}")
+            },
             "OPTIONS": {
                 # IMMEDIATE: writers queue on the busy timeout instead of
                 # failing at once on a read-to-write upgrade (TECH-NOTES §6).

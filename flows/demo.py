@@ -342,6 +342,15 @@ def seed_cases(flow: Flow, *, seed: int = 42) -> int:
         owner = None if index in (1, 4) else owners[index % len(owners)]
         path = _path_to(ending, index)
         start = rng.uniform(8, 88) if len(path) > 1 else rng.uniform(0.2, 6)
+        # Open cases entered their status recently, mostly within its SLA;
+        # closed ones were closed somewhere in between.
+        end = (
+            rng.uniform(0.3, 9)
+            if ending not in ("signe", "perdu")
+            else rng.uniform(1, start - 1)
+        )
+        end = min(end, start - 0.2)
+        step_days = (start - end) / max(len(path) - 1, 1)
         day = start
         holder: dict[str, Case] = {}
         first_at = at(day)
@@ -356,8 +365,7 @@ def seed_cases(flow: Flow, *, seed: int = 42) -> int:
         )
         actor = owner or louis
         for position, target in enumerate(path[1:], start=1):
-            day -= rng.uniform(0.5, max(1.0, start / (len(path) + 1)))
-            day = max(day, 0.05)
+            day -= step_days
             source_code = path[position - 1]
             if index % 9 == 0 and position == 1:
                 # Somebody tried too early: the guard said no (errors prevented).

@@ -70,8 +70,13 @@ class CaseForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in CASE_FIELDS}
 
 
+class TeamMemberChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
 class NewCaseForm(CaseForm):
-    owner = forms.ModelChoiceField(
+    owner = TeamMemberChoiceField(
         queryset=None,
         required=False,
         label=_("Responsable du dossier"),
@@ -105,7 +110,7 @@ class CommentForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    owner = forms.ModelChoiceField(
+    owner = TeamMemberChoiceField(
         queryset=None, required=False, label=_("Responsable du dossier")
     )
 

@@ -58,13 +58,15 @@ def evaluate(
     expected_status: str | None = None,
     override: bool = False,
     transition: Transition | None = None,
+    checklist: list | None = None,
 ) -> list[GuardFailure]:
     """Return every unmet guard for moving `case` to `target_code`.
 
     `user=None` is the system or the client acting (public quote page): it
     may follow transitions open to everyone, on any case. A manager's
     `override` with a reason passes unmet checklist items, nothing else.
-    `transition` may be given when the caller already loaded it.
+    `transition` and the `checklist` of the case's status may be given when
+    the caller already loaded them (a page evaluating several moves).
     """
     failures: list[GuardFailure] = []
     reason = (reason or "").strip()
@@ -120,11 +122,9 @@ def evaluate(
         )
 
     if transition.enforce_checklist:
-        missing = tuple(
-            entry.item
-            for entry in checklist_state(case, transition.source)
-            if entry.blocks
-        )
+        if checklist is None:
+            checklist = checklist_state(case, transition.source)
+        missing = tuple(entry.item for entry in checklist if entry.blocks)
         may_override = (
             override and user is not None and roles.is_manager(user) and reason
         )

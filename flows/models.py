@@ -309,7 +309,12 @@ class Transition(models.Model):
 
     @property
     def is_backward(self) -> bool:
-        return self.target.position < self.source.position and not self.target.is_closed
+        # Reopening a closed case is not rework: only open → earlier open.
+        return (
+            self.target.position < self.source.position
+            and not self.source.is_closed
+            and not self.target.is_closed
+        )
 
 
 class ChecklistItem(models.Model):

@@ -1,14 +1,309 @@
-from django.http import Http404, HttpRequest, HttpResponse
+"""The case page and its actions: move, edit, tick, assign, comment."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats, timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
+
+from config.http import HtmxHttpRequest
+from flows import guards, roles, selectors, services
+from flows.checklists import checklist_state
+from flows.forms import AssignForm, CaseForm, CommentForm, MoveForm
+from flows.models import Case, ChecklistItem
+from flows.timeline import case_timeline
+from flows.views.board import board_context
 
 
-def case_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    raise Http404
+def _case_for(request: HtmxHttpRequest, reference: str) -> Case:
+    if not roles.is_member(request.user):
+        raise PermissionDenied
+    return get_object_or_404(
+        selectors.cases_visible_to(user=request.user).select_related("flow", "owner"),
+        reference=reference,
+    )
 
 
-case_move = case_edit = case_assign = comment_add = case_detail
+def _htmx_partial(request: HtmxHttpRequest) -> bool:
+    return bool(request.htmx and not request.htmx.history_restore_request)
 
 
-def checklist_toggle(
-    request: HttpRequest, reference: str, item_id: int
+def case_context(request: HtmxHttpRequest, case: Case, **extra) -> dict:
+    statuses = selectors.statuses_of(case.flow)
+    selectors.decorate([case], statuses)
+    user = request.user
+    checklist = checklist_state(case, case.status_obj) if case.status_obj else []
+    moves = []
+    for transition, failures in selectors.allowed_targets(
+        case, user=user, checklist=checklist
+    ):
+        codes = {failure.code for failure in failures}
+        hidden = codes & {guards.ROLE, guards.NOT_EDITABLE}
+        if hidden:
+            continue  # not a move this user may choose
+        moves.append(
+            {
+                "transition": transition,
+                "failures": [f for f in failures if f.code != guards.REASON_REQUIRED],
+                "needs_reason": transition.requires_reason,
+                "can_override": roles.is_manager(user) and codes == {guards.CHECKLIST},
+            }
+        )
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    timeline, older = case_timeline(case, page=page)
+    can_act = guards.can_act_on(user, case)
+    context = {
+        "case": case,
+        "status": case.status_obj,
+        "moves": moves,
+        "can_act": can_act,
+        "checklist": checklist,
+        "is_manager": roles.is_manager(user),
+        "can_take": case.owner_id is None and roles.is_member(user),
+        "owners": selectors.team_members() if roles.is_manager(user) else [],
+        "timeline": timeline,
+        "timeline_page": page,
+        "timeline_older": older,
+        "comment_form": CommentForm(),
+    }
+    context.update(extra)
+    if "edit_form" not in context and request.GET.get("edit") == "1" and can_act:
+        context["edit_form"] = CaseForm(instance=case)
+    return context
+
+
+def case_detail(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    case = _case_for(request, reference)
+    context = case_context(request, case)
+    if _htmx_partial(request) and request.GET.get("page"):
+        return render(request, "flows/case_detail.html#timeline", context)
+    return render(request, "flows/case_detail.html", context)
+
+
+def _safe_next(request: HtmxHttpRequest, url: str, fallback: str) -> str:
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return fallback
+
+
+@require_POST
+def case_move(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    """Move a case (board card, board dialog, case page); 409 lists every unmet guard."""
+    case = _case_for(request, reference)
+    # 403 (audited) for a case this user may not act on at all.
+    services.check_can_act(case, user=request.user, action="move")
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(_("Déplacement incomplet."), status=400)
+    data = form.cleaned_data
+    next_url = _safe_next(request, data["next"], case.get_absolute_url())
+    try:
+        services.move_case(
+            case,
+            data["target"],
+            user=request.user,
+            reason=data["reason"],
+            expected_status=data["expected_status"] or None,
+            override=data["override"],
+        )
+    except services.TransitionBlocked as refused:
+        return _move_refused(request, case, data, refused.failures, next_url)
+    label = (
+        case.flow.statuses.filter(code=case.status)
+        .values_list("label", flat=True)
+        .first()
+    )
+    if request.htmx:
+        filters = selectors.BoardFilters.from_query(QueryDict(urlparse(next_url).query))
+        return render(
+            request, "flows/board.html#board", board_context(request, filters)
+        )
+    messages.success(
+        request,
+        _("%(reference)s est passé à « %(status)s ».")
+        % {"reference": case.reference, "status": label},
+    )
+    return redirect(next_url)
+
+
+def _move_refused(
+    request, case: Case, data: dict, failures, next_url: str
 ) -> HttpResponse:
-    raise Http404
+    case.refresh_from_db()
+    codes = {failure.code for failure in failures}
+    manager = roles.is_manager(request.user)
+    fixable = {guards.REASON_REQUIRED} | ({guards.CHECKLIST} if manager else set())
+    target_label = (
+        case.flow.statuses.filter(code=data["target"])
+        .values_list("label", flat=True)
+        .first()
+        or data["target"]
+    )
+    refusal = {
+        "failures": failures,
+        "target_code": data["target"],
+        "target_label": target_label,
+        "reason": data["reason"],
+        "can_complete": codes <= fixable and guards.STALE not in codes,
+        "can_override": manager and guards.CHECKLIST in codes,
+        "needs_only_reason": codes == {guards.REASON_REQUIRED},
+        "next_url": next_url,
+    }
+    if request.htmx:
+        filters = selectors.BoardFilters.from_query(QueryDict(urlparse(next_url).query))
+        context = (
+            board_context(request, filters) | refusal | {"case": case, "oob": True}
+        )
+        response = render(request, "flows/board.html#move-dialog", context, status=409)
+        return reswap(retarget(response, "#dialog-slot"), "innerHTML")
+    context = case_context(request, case, refusal=refusal)
+    return render(request, "flows/case_detail.html", context, status=409)
+
+
+@require_http_methods(["GET", "POST"])
+def case_edit(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    """Edit the details; a save on top of someone else's is refused (409)."""
+    case = _case_for(request, reference)
+    services.check_can_act(case, user=request.user, action="update")
+    status_code, conflict = 200, None
+    if request.method == "POST":
+        form = CaseForm(request.POST, instance=Case.objects.get(pk=case.pk))
+        if form.is_valid():
+            try:
+                expected = int(request.POST.get("version", ""))
+            except ValueError:
+                expected = None
+            try:
+                services.update_case(
+                    case,
+                    user=request.user,
+                    changes=form.changes(),
+                    expected_version=expected,
+                )
+            except services.CaseChanged as changed:
+                when = formats.time_format(timezone.localtime(changed.at), "H:i")
+                conflict = _(
+                    "Modifié par %(who)s à %(when)s pendant que vous écriviez : vos saisies sont "
+                    "conservées ci-dessous ; vérifiez la fiche puis enregistrez à nouveau."
+                ) % {"who": changed.by, "when": when}
+                case.refresh_from_db()
+                status_code = 409
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                if _htmx_partial(request):
+                    context = case_context(request, case)
+                    return render(
+                        request, "flows/case_detail.html#case-details", context
+                    )
+                messages.success(request, _("Modifications enregistrées."))
+                return redirect(case.get_absolute_url())
+    else:
+        form = CaseForm(instance=case)
+    # A refused or invalid save keeps what the user typed (the bound form),
+    # with the version of the case as it is now for the next attempt.
+    context = case_context(request, case, edit_form=form, conflict=conflict)
+    if _htmx_partial(request):
+        return render(
+            request, "flows/case_detail.html#case-details", context, status=status_code
+        )
+    return render(request, "flows/case_detail.html", context, status=status_code)
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+@require_POST
+def checklist_toggle(
+    request: HtmxHttpRequest, reference: str, item_id: int
+) -> HttpResponse:
+    case = _case_for(request, reference)
+    item = (
+        ChecklistItem.objects.filter(pk=item_id, status__flow=case.flow)
+        .select_related("status")
+        .first()
+    )
+    if item is None:
+        raise Http404
+    done = request.POST.get("done") == "1"
+    try:
+        services.set_checklist_item(
+            case,
+            item,
+            user=request.user,
+            done=done,
+            note=request.POST.get("note", "")[:300],
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    if _htmx_partial(request):
+        return render(
+            request, "flows/case_detail.html#checklist", case_context(request, case)
+        )
+    return redirect(case.get_absolute_url() + f"#checklist-item-{item.pk}")
+
+
+@require_POST
+def case_assign(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    case = _case_for(request, reference)
+    form = AssignForm(request.POST, owners=selectors.team_members())
+    if form.is_valid():
+        try:
+            services.assign_case(
+                case, user=request.user, owner=form.cleaned_data["owner"]
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            owner = case.owner
+            messages.success(
+                request,
+                _("%(reference)s est maintenant suivi par %(owner)s.")
+                % {
+                    "reference": case.reference,
+                    "owner": owner.get_full_name() or owner.username,
+                }
+                if owner
+                else _("%(reference)s n'est plus attribué.")
+                % {"reference": case.reference},
+            )
+    else:
+        messages.error(request, _("Choisissez une personne de l'équipe."))
+    return redirect(
+        _safe_next(request, request.POST.get("next", ""), case.get_absolute_url())
+    )
+
+
+@require_POST
+def comment_add(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    case = _case_for(request, reference)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        services.add_comment(case, user=request.user, body=form.cleaned_data["body"])
+        if _htmx_partial(request):
+            return render(
+                request, "flows/case_detail.html#timeline", case_context(request, case)
+            )
+        return redirect(case.get_absolute_url() + "#timeline")
+    context = case_context(request, case, comment_form=form)
+    if _htmx_partial(request):
+        return render(request, "flows/case_detail.html#timeline", context)
+    return render(request, "flows/case_detail.html", context)

@@ -1,0 +1,139 @@
+"""One chronological story of a case: moves, field changes and comments.
+
+Each source is read with one query, capped at what the requested page needs,
+so the query count does not grow with the length of the history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
+
+from flows.models import Case, Comment, StatusChange
+
+PAGE_SIZE = 20
+
+# Bookkeeping fields a move or a save changes by itself: never shown as edits.
+HIDDEN_FIELDS = {"status", "status_entered_at", "closed_at", "version", "lost_reason"}
+
+
+@dataclass
+class Entry:
+    at: datetime
+    kind: str  # "move", "change", "comment", "created"
+    actor: str
+    text: str = ""
+    changes: list[tuple[str, str, str]] = field(default_factory=list)
+    reason: str = ""
+    override: bool = False
+    backward: bool = False
+
+
+def _name(user, fallback: str = "") -> str:
+    if user is None:
+        return fallback or _("système")
+    return user.get_full_name() or user.get_username()
+
+
+def _display(case_field, value, users: dict) -> str:
+    if value in (None, ""):
+        return "—"
+    if case_field.name == "owner":
+        return users.get(value, str(value))
+    if case_field.choices:
+        return str(dict(case_field.flatchoices).get(value, value))
+    return str(value)
+
+
+def case_timeline(case: Case, *, page: int = 1) -> tuple[list[Entry], bool]:
+    """The newest-first entries of `page`, and whether older ones exist."""
+    needed = PAGE_SIZE * page + 1
+    entries: list[Entry] = []
+
+    for change in (
+        StatusChange.objects.filter(case=case)
+        .select_related("from_status", "to_status", "by")
+        .order_by("-at", "-pk")[:needed]
+    ):
+        if change.from_status is None:
+            entries.append(
+                Entry(
+                    change.at,
+                    "created",
+                    _name(change.by, change.actor_label),
+                    _("Dossier créé dans « %(status)s »")
+                    % {"status": change.to_status.label},
+                )
+            )
+            continue
+        entries.append(
+            Entry(
+                change.at,
+                "move",
+                _name(change.by, change.actor_label),
+                _("%(source)s → %(target)s")
+                % {
+                    "source": change.from_status.label,
+                    "target": change.to_status.label,
+                },
+                reason=change.reason,
+                override=change.override,
+                backward=change.to_status.position < change.from_status.position
+                and change.to_status.kind == "open"
+                and change.from_status.kind == "open",
+            )
+        )
+
+    # Consecutive history records give the field changes (+1 to diff the
+    # oldest one shown against its predecessor).
+    records = list(
+        case.history.select_related("history_user").order_by(
+            "-history_date", "-history_id"
+        )[: needed + 1]
+    )
+    fields = {f.name: f for f in Case._meta.fields}
+    owner_ids = {r.owner_id for r in records if r.owner_id}
+    users = (
+        {
+            user.pk: _name(user)
+            for user in get_user_model().objects.filter(pk__in=owner_ids)
+        }
+        if owner_ids
+        else {}
+    )
+    for newer, older in zip(records, records[1:], strict=False):
+        delta = newer.diff_against(older)
+        shown = [
+            (
+                str(fields[c.field].verbose_name),
+                _display(fields[c.field], c.old, users),
+                _display(fields[c.field], c.new, users),
+            )
+            for c in delta.changes
+            if c.field not in HIDDEN_FIELDS and c.field in fields
+        ]
+        if shown:
+            entries.append(
+                Entry(
+                    newer.history_date,
+                    "change",
+                    _name(newer.history_user),
+                    changes=shown,
+                )
+            )
+
+    for comment in (
+        Comment.objects.filter(case=case)
+        .select_related("author")
+        .order_by("-created_at", "-pk")[:needed]
+    ):
+        entries.append(
+            Entry(comment.created_at, "comment", _name(comment.author), comment.body)
+        )
+
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    start = PAGE_SIZE * (page - 1)
+    return entries[start : start + PAGE_SIZE], len(entries) > start + PAGE_SIZE
