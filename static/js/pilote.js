@@ -9,8 +9,16 @@
   });
 
   // --- Dialogs: a refused move arrives as <dialog data-autoopen>. ---------
+  // querySelectorAll from `root`, `root` itself included (htmx:load passes the
+  // swapped element).
+  function within(root, selector) {
+    var found = Array.prototype.slice.call((root || document).querySelectorAll(selector));
+    if (root && root.matches && root.matches(selector)) { found.unshift(root); }
+    return found;
+  }
+
   function openDialogs(root) {
-    (root || document).querySelectorAll("dialog[data-autoopen]:not([open])").forEach(function (dialog) {
+    within(root, "dialog[data-autoopen]:not([open])").forEach(function (dialog) {
       dialog.addEventListener("close", function () { dialog.remove(); });
       dialog.showModal();
     });
@@ -42,7 +50,7 @@
 
   function initBoard(root) {
     if (typeof Sortable === "undefined") { return; }
-    (root || document).querySelectorAll(".board .column-cards").forEach(function (list) {
+    within(root, ".board .column-cards").forEach(function (list) {
       if (list.dataset.sortable) { return; }
       list.dataset.sortable = "1";
       list.querySelectorAll(".card").forEach(function (card) {

@@ -337,3 +337,10 @@ def test_moving_someone_elses_case_is_403_and_audited(
     assert case.status == "nouveau"
     event = AuditEvent.objects.get(action="permission_denied")
     assert event.actor == member and event.case == case
+
+
+def test_move_forms_come_back_to_the_filtered_board(client, member, default_flow):
+    CaseFactory(flow=default_flow, owner=member)
+    client.force_login(member)
+    html = client.get(reverse("flows:board") + "?owner=mine&q=projet").content.decode()
+    assert 'name="next" value="/board/?owner=mine&amp;q=projet"' in html
