@@ -41,3 +41,11 @@ def context_from_request(request: HttpRequest) -> RequestContext:
         ip=client_ip(request) or None,
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
     )
+
+
+def set_for_request(request: HttpRequest):
+    return _current.set(context_from_request(request))
+
+
+def reset(token) -> None:
+    _current.reset(token)

@@ -153,6 +153,7 @@ else:
     SQLITE_PATH = Path(
         os.environ.get("SQLITE_PATH", BASE_DIR / "var" / "pilote.sqlite3")
     )
+    SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",

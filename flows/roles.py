@@ -91,12 +91,21 @@ def set_role(user, role: str) -> None:
     """Give `user` exactly one role; admins get the admin site."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
+    from audit import services as audit
+
     groups = ensure_roles()
+    previous = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
     user.groups.remove(*[groups[other] for other in ROLES if other != role])
     user.groups.add(groups[role])
     user.is_staff = role == ADMIN
     user.save(update_fields=["is_staff"])
     _forget(user)
+    if previous != {role}:
+        audit.record(
+            "role_changed",
+            obj=user,
+            data={"user": user.get_username(), "from": sorted(previous), "to": role},
+        )
 
 
 def _forget(user) -> None:

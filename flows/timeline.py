@@ -1,7 +1,9 @@
-"""One chronological story of a case: moves, field changes and comments.
+"""One chronological story of a case.
 
-Each source is read with one query, capped at what the requested page needs,
-so the query count does not grow with the length of the history.
+Moves (StatusChange), field changes (history diffs), comments, and the audit
+events that say what else happened (checklist ticks, refused moves,
+documents, quotes). Each source is read with one query, capped at what the
+requested page needs, so the query count does not grow with the history.
 """
 
 from __future__ import annotations
@@ -10,11 +12,31 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from audit.models import AuditEvent
 from flows.models import Case, Comment, StatusChange
 
 PAGE_SIZE = 20
+
+# What the timeline can show, for its filter; "" shows everything.
+KINDS = {
+    "moves": _("Déplacements"),
+    "changes": _("Modifications"),
+    "comments": _("Commentaires"),
+    "checklist": _("Checklist"),
+    "blocked": _("Refus et forçages"),
+    "documents": _("Documents et devis"),
+}
+
+# Audit actions shown in the timeline, by filter kind.
+EVENT_KINDS = {
+    "checklist_ticked": "checklist",
+    "checklist_unticked": "checklist",
+    "transition_blocked": "blocked",
+}
+EVENT_PREFIXES = {"document_": "documents", "quote_": "documents"}
 
 # Bookkeeping fields a move or a save changes by itself: never shown as edits.
 HIDDEN_FIELDS = {"status", "status_entered_at", "closed_at", "version", "lost_reason"}
@@ -48,15 +70,58 @@ def _display(case_field, value, users: dict) -> str:
     return str(value)
 
 
-def case_timeline(case: Case, *, page: int = 1) -> tuple[list[Entry], bool]:
-    """The newest-first entries of `page`, and whether older ones exist."""
+def _event_kind(action: str) -> str | None:
+    if action in EVENT_KINDS:
+        return EVENT_KINDS[action]
+    for prefix, kind in EVENT_PREFIXES.items():
+        if action.startswith(prefix):
+            return kind
+    return None
+
+
+def _event_text(event: AuditEvent, labels: dict[str, str]) -> str:
+    data = event.data or {}
+    if event.action == "checklist_ticked":
+        return _("Coché : %(item)s") % {"item": data.get("item", "")}
+    if event.action == "checklist_unticked":
+        return _("Décoché : %(item)s") % {"item": data.get("item", "")}
+    if event.action == "transition_blocked":
+        return _("Déplacement vers « %(target)s » refusé : %(why)s") % {
+            "target": labels.get(data.get("to", ""), data.get("to", "")),
+            "why": " ".join(data.get("messages", [])),
+        }
+    details = ", ".join(
+        f"{value}"
+        for key, value in data.items()
+        if key in ("title", "number", "name", "version")
+    )
+    return f"{event.action.replace('_', ' ').capitalize()}{' — ' + details if details else ''}"
+
+
+def case_timeline(
+    case: Case, *, page: int = 1, kind: str = "", labels: dict[str, str] | None = None
+) -> tuple[list[Entry], bool]:
+    """The newest-first entries of `page`, and whether older ones exist.
+
+    `kind` (a key of KINDS) keeps one sort of entry; only its source is read.
+    `labels` maps status codes to labels (for refused moves).
+    """
+    labels = labels or {}
     needed = PAGE_SIZE * page + 1
     entries: list[Entry] = []
 
+    def wanted(*kinds: str) -> bool:
+        return not kind or kind in kinds
+
+    moves = StatusChange.objects.filter(case=case)
+    if kind == "blocked":
+        moves = moves.filter(override=True)
     for change in (
-        StatusChange.objects.filter(case=case)
-        .select_related("from_status", "to_status", "by")
-        .order_by("-at", "-pk")[:needed]
+        moves.select_related("from_status", "to_status", "by").order_by("-at", "-pk")[
+            :needed
+        ]
+        if wanted("moves", "blocked")
+        else []
     ):
         if change.from_status is None:
             entries.append(
@@ -89,10 +154,14 @@ def case_timeline(case: Case, *, page: int = 1) -> tuple[list[Entry], bool]:
 
     # Consecutive history records give the field changes (+1 to diff the
     # oldest one shown against its predecessor).
-    records = list(
-        case.history.select_related("history_user").order_by(
-            "-history_date", "-history_id"
-        )[: needed + 1]
+    records = (
+        list(
+            case.history.select_related("history_user").order_by(
+                "-history_date", "-history_id"
+            )[: needed + 1]
+        )
+        if wanted("changes")
+        else []
     )
     fields = {f.name: f for f in Case._meta.fields}
     owner_ids = {r.owner_id for r in records if r.owner_id}
@@ -129,10 +198,32 @@ def case_timeline(case: Case, *, page: int = 1) -> tuple[list[Entry], bool]:
         Comment.objects.filter(case=case)
         .select_related("author")
         .order_by("-created_at", "-pk")[:needed]
+        if wanted("comments")
+        else []
     ):
         entries.append(
             Entry(comment.created_at, "comment", _name(comment.author), comment.body)
         )
+
+    event_kinds = [k for k in ("checklist", "blocked", "documents") if wanted(k)]
+    if event_kinds:
+        actions = [a for a, k in EVENT_KINDS.items() if k in event_kinds]
+        events = AuditEvent.objects.filter(case=case, action__in=actions)
+        if "documents" in event_kinds:
+            events = AuditEvent.objects.filter(case=case).filter(
+                Q(action__in=actions)
+                | Q(action__startswith="document_")
+                | Q(action__startswith="quote_")
+            )
+        for event in events.order_by("-sequence")[:needed]:
+            event_kind = _event_kind(event.action)
+            if event_kind not in event_kinds:
+                continue
+            entries.append(
+                Entry(
+                    event.at, event_kind, event.actor_label, _event_text(event, labels)
+                )
+            )
 
     entries.sort(key=lambda entry: entry.at, reverse=True)
     start = PAGE_SIZE * (page - 1)

@@ -23,5 +23,4 @@ urlpatterns = [
     path("today/", pages.my_day, name="today"),
     path("flow/", pages.flow_map, name="flow_map"),
     path("insights/", coming_soon, {"page": "insights"}, name="insights"),
-    path("audit/", coming_soon, {"page": "audit"}, name="audit_log"),
 ]

@@ -68,3 +68,37 @@ def default_flow(db):
     from flows import presets
 
     return presets.load_lead_to_signature("fr")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sqlite_flush_allows_audit_deletes():
+    """Let transactional tests flush SQLite despite the append-only trigger.
+
+    Django flushes SQLite with DELETE, which the audit trigger refuses (as it
+    should in production); PostgreSQL flushes with TRUNCATE, which row
+    triggers do not see. Tests only: the trigger is dropped for the flush and
+    put back right after.
+    """
+    from django.db import connection
+
+    from audit import triggers
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    DatabaseOperations = type(connection.ops)
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, **kwargs):
+        statements = original(self, style, tables, **kwargs)
+        if not statements:
+            return statements
+        return [
+            "DROP TRIGGER IF EXISTS audit_event_no_delete;",
+            *statements,
+            triggers.SQLITE_NO_DELETE,
+        ]
+
+    DatabaseOperations.sql_flush = sql_flush
+    yield
+    DatabaseOperations.sql_flush = original

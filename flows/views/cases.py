@@ -19,6 +19,7 @@ from flows import guards, roles, selectors, services
 from flows.checklists import checklist_state
 from flows.forms import AssignForm, CaseForm, CommentForm, MoveForm
 from flows.models import Case, ChecklistItem
+from flows.timeline import KINDS as TIMELINE_KINDS
 from flows.timeline import case_timeline
 from flows.views.board import board_context
 
@@ -61,7 +62,11 @@ def case_context(request: HtmxHttpRequest, case: Case, **extra) -> dict:
         page = max(1, int(request.GET.get("page", "1")))
     except ValueError:
         page = 1
-    timeline, older = case_timeline(case, page=page)
+    show = request.GET.get("show", "")
+    show = show if show in TIMELINE_KINDS else ""
+    timeline, older = case_timeline(
+        case, page=page, kind=show, labels={s.code: s.label for s in statuses}
+    )
     can_act = guards.can_act_on(user, case)
     context = {
         "case": case,
@@ -74,6 +79,8 @@ def case_context(request: HtmxHttpRequest, case: Case, **extra) -> dict:
         "owners": selectors.team_members() if roles.is_manager(user) else [],
         "timeline": timeline,
         "timeline_page": page,
+        "timeline_show": show,
+        "timeline_kinds": TIMELINE_KINDS,
         "timeline_older": older,
         "comment_form": CommentForm(),
     }
@@ -86,7 +93,7 @@ def case_context(request: HtmxHttpRequest, case: Case, **extra) -> dict:
 def case_detail(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     case = _case_for(request, reference)
     context = case_context(request, case)
-    if _htmx_partial(request) and request.GET.get("page"):
+    if _htmx_partial(request) and (request.GET.get("page") or "show" in request.GET):
         return render(request, "flows/case_detail.html#timeline", context)
     return render(request, "flows/case_detail.html", context)
 

@@ -259,7 +259,8 @@ def test_case_page_query_count_does_not_grow_with_history(
     client.force_login(member)
     client.get(case.get_absolute_url())
     # session, user, roles, case, statuses, transitions, checklist items and
-    # ticks, moves, history, owners named in history, comments: fixed.
-    with django_assert_max_num_queries(12):
+    # ticks, moves, history, owners named in history, comments, audit
+    # events: fixed.
+    with django_assert_max_num_queries(13):
         response = client.get(case.get_absolute_url())
     assert response.status_code == 200
