@@ -1,10 +1,11 @@
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
-from flows import roles
+from flows import notifications, roles
 
 
 def pilote(request: HttpRequest) -> dict:
-    """The current user's role, for the navigation."""
+    """The current user's role, for the navigation, and the bell's count."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"user_role": None}
@@ -12,4 +13,9 @@ def pilote(request: HttpRequest) -> dict:
         "user_role": roles.role_of(user),
         "user_is_manager": roles.is_manager(user),
         "user_is_admin": roles.is_admin(user),
+        # One COUNT, and only when a template shows it (full pages, not the
+        # htmx fragments).
+        "unread_notifications": SimpleLazyObject(
+            lambda: notifications.unread_count(user)
+        ),
     }

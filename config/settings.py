@@ -324,3 +324,47 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Documents --------------------------------------------------------------
+
+# Largest accepted upload, checked from the declared size before the file is
+# read (a proxy in front should cap the request body too).
+DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 20 * 1024 * 1024)
+# Uploads above this size go to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Non-file form data stays capped at Django's 2.5 MB default.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Public quote page (/q/<token>/): requests per IP address per window, counted
+# in the default cache (LocMemCache: per process, so the real limit is this
+# times the number of worker processes).
+QUOTE_LINK_RATE_LIMIT = env_int("QUOTE_LINK_RATE_LIMIT", 60)
+QUOTE_LINK_RATE_WINDOW = env_int("QUOTE_LINK_RATE_WINDOW", 600)
+# Absolute address of Pilote used in e-mailed quote links; empty: taken from
+# the request that sends the quote (its host is checked by ALLOWED_HOSTS).
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
+
+# S3-compatible private storage (django-storages) when S3_BUCKET is set;
+# the private MEDIA_ROOT folder otherwise. Objects are private and never
+# served by URL: downloads stream through permission-checked views.
+S3_BUCKET = os.environ.get("S3_BUCKET", "").strip()
+if S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("S3_REGION") or None,
+            "access_key": os.environ.get("S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+            "location": os.environ.get("S3_PREFIX", "pilote"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+            "object_parameters": {"ServerSideEncryption": "AES256"}
+            if env_bool("S3_SSE", True)
+            else {},
+        },
+    }
+
+# WeasyPrint logs every rendering step at INFO.
+LOGGING["loggers"]["weasyprint.progress"] = {"level": "WARNING"}

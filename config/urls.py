@@ -15,4 +15,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("audit/", include("audit.urls")),
     path("", include("flows.urls")),
+    # Documents and quotes (issue 5), with the public quote link /q/<token>/.
+    path("", include("documents.urls")),
 ]

@@ -45,13 +45,24 @@ def _automatic(case: Case, item: ChecklistItem) -> tuple[bool, str]:
         return done, (
             _("Renseigné : %(field)s") if done else _("À renseigner : %(field)s")
         ) % {"field": label}
+    # Documents and quotes (issue 5): one bounded query per item. Imported
+    # here: the documents app imports flows.
+    from documents import selectors as documents
+
     if kind == ChecklistItem.Kind.DOCUMENT:
-        return False, _("Joindre un document de la catégorie « %(category)s ».") % {
-            "category": item.document_category
-        }
+        done = documents.has_current_document(case, item.document_category)
+        return done, (
+            _("Joint : un document de la catégorie « %(category)s ».")
+            if done
+            else _("Joindre un document de la catégorie « %(category)s ».")
+        ) % {"category": item.document_category}
     if kind == ChecklistItem.Kind.QUOTE_SENT:
+        if documents.has_sent_quote(case):
+            return True, _("Un devis a été envoyé au client depuis Pilote.")
         return False, _("Envoyer un devis au client depuis Pilote.")
     if kind == ChecklistItem.Kind.QUOTE_ACCEPTED:
+        if documents.has_accepted_quote(case):
+            return True, _("Le client a accepté le devis en ligne.")
         return False, _("Le client accepte le devis en ligne.")
     return False, ""
 

@@ -339,18 +339,24 @@ def seed_cases(flow: Flow, *, seed: int = 42) -> int:
 
     for index, (company, title, contact, amount, source) in enumerate(DEMO_CASES):
         ending = DEMO_ENDINGS[index % len(DEMO_ENDINGS)]
+        is_open = ending not in ("signe", "perdu")
         owner = None if index in (1, 4) else owners[index % len(owners)]
         path = _path_to(ending, index)
         start = rng.uniform(8, 88) if len(path) > 1 else rng.uniform(0.2, 6)
-        # Open cases entered their status recently, mostly within its SLA;
-        # closed ones were closed somewhere in between.
-        end = (
-            rng.uniform(0.3, 9)
-            if ending not in ("signe", "perdu")
-            else rng.uniform(1, start - 1)
-        )
+        # Open cases entered their status recently: most within its SLA, one
+        # in three beyond it (stale, in every status); closed ones were
+        # closed somewhere in between.
+        if is_open:
+            sla = STATUS_SLA[ending]
+            end = (
+                rng.uniform(sla + 1, sla + 6)
+                if index % 3 == 0
+                else rng.uniform(0.3, sla * 0.8)
+            )
+        else:
+            end = rng.uniform(1, start - 1)
         end = min(end, start - 0.2)
-        step_days = (start - end) / max(len(path) - 1, 1)
+        moves = _move_days(start, end, len(path) - 1, quick=index % 3 != 1, rng=rng)
         day = start
         holder: dict[str, Case] = {}
         first_at = at(day)
@@ -365,12 +371,16 @@ def seed_cases(flow: Flow, *, seed: int = 42) -> int:
         )
         actor = owner or louis
         for position, target in enumerate(path[1:], start=1):
-            day -= step_days
+            day = moves[position - 1]
             source_code = path[position - 1]
             if index % 9 == 0 and position == 1:
                 # Somebody tried too early: the guard said no (errors prevented).
                 steps.append(
-                    Step(at(day + 0.3), next(counter), _attempt(holder, target, actor))
+                    Step(
+                        at(min(day + 0.3, (start + day) / 2)),
+                        next(counter),
+                        _attempt(holder, target, actor),
+                    )
                 )
             steps.append(
                 Step(
@@ -389,8 +399,9 @@ def seed_cases(flow: Flow, *, seed: int = 42) -> int:
                     _comment(holder, actor, COMMENTS[index % len(COMMENTS)]),
                 )
             )
-        if ending not in ("signe", "perdu"):
+        if is_open:
             due_offset = [-6, -2, 0, 0, 1, 3, 7, 14][index % 8]
+            slip = index % 4 == 2
             steps.append(
                 Step(
                     at(max(day - 0.1, 0.01)),
@@ -399,7 +410,48 @@ def seed_cases(flow: Flow, *, seed: int = 42) -> int:
                         holder,
                         actor,
                         NEXT_ACTIONS[index % len(NEXT_ACTIONS)],
-                        due_offset,
+                        # A promise slip pushes it 3 days later, just after.
+                        due_offset - 3 if slip else due_offset,
+                        done=index % 2 == 0,
+                    ),
+                )
+            )
+            if slip:
+                steps.append(
+                    Step(
+                        at(max(day - 0.11, 0.009)),
+                        next(counter),
+                        _slip(holder, actor, days=3),
+                    )
+                )
+            wait = _wait_for(index, day, today_local, rng)
+            if wait is not None:
+                until, reason = wait
+                steps.append(
+                    Step(
+                        at(max(day - 0.12, 0.008)),
+                        next(counter),
+                        _wait(holder, actor, reason, until),
+                    )
+                )
+        if index == 4:
+            # An unassigned lead the manager hands to Sarah (a notification).
+            steps.append(
+                Step(
+                    at(max(day - 0.3, 0.02)),
+                    next(counter),
+                    _assign(holder, manager, sarah),
+                )
+            )
+        if index == 13:
+            steps.append(
+                Step(
+                    at(max(day - 0.25, 0.02)),
+                    next(counter),
+                    _comment(
+                        holder,
+                        actor,
+                        "@manon peux-tu valider une remise de 5 % avant la relance ?",
                     ),
                 )
             )
@@ -407,6 +459,50 @@ def seed_cases(flow: Flow, *, seed: int = 42) -> int:
         with clock.frozen_at(min(step.at, timezone.now())):
             step.run()
     return len(DEMO_CASES)
+
+
+# The SLA days of the preset's open statuses (flows.presets).
+STATUS_SLA = {
+    "nouveau": 2,
+    "qualifie": 5,
+    "rendez_vous": 7,
+    "devis_envoye": 10,
+    "negociation": 10,
+}
+
+WAIT_REASONS = [
+    "Attend l'accord de son associé",
+    "Le client revient de congés",
+    "Attend le plan de l'architecte",
+    "Budget validé en conseil le mois prochain",
+]
+
+
+def _move_days(
+    start: float, end: float, count: int, *, quick: bool, rng
+) -> list[float]:
+    """When each move happens, in days ago: the first one soon after the lead
+    came in (within a working day when `quick`), the others spread to `end`."""
+    if count == 0:
+        return []
+    if count == 1:
+        return [end]
+    gap = rng.uniform(0.05, 0.6) if quick else rng.uniform(1.2, 3.0)
+    first = max(start - min(gap, (start - end) / 2), end)
+    rest = [first - (first - end) * n / (count - 1) for n in range(1, count)]
+    return [first, *rest]
+
+
+def _wait_for(index: int, day: float, today, rng):
+    """Some open cases wait on the client: now, coming back today, or done."""
+    reason = WAIT_REASONS[index % len(WAIT_REASONS)]
+    if index % 7 == 2:
+        return today + timedelta(days=rng.randint(2, 10)), reason
+    if index % 10 == 3 and day >= 1.5:
+        return today, reason
+    if index % 10 == 8 and day >= 4:
+        return today - timedelta(days=2), reason
+    return None
 
 
 def _path_to(ending: str, index: int) -> list[str]:
@@ -436,6 +532,8 @@ def _create(holder, flow, manager, owner, company, title, contact, source, index
             if index % 3
             else f"06 1{index % 10} 2{index % 7} 3{index % 5} 4{index % 3}",
             source=source,
+            next_action=NEXT_ACTIONS[0],
+            next_action_due=clock.today() + timedelta(days=1),
         )
 
     return run
@@ -495,15 +593,46 @@ def _comment(holder, actor, body):
     return run
 
 
-def _next_action(holder, actor, text, due_offset):
+def _next_action(holder, actor, text, due_offset, *, done: bool):
     def run() -> None:
+        due = timezone.localdate() + timedelta(days=due_offset)
+        if done:
+            # "Done, and here is the next one": also a first response.
+            services.complete_next_action(
+                holder["case"], user=actor, next_action=text, next_action_due=due
+            )
+        else:
+            services.update_case(
+                holder["case"],
+                user=actor,
+                changes={"next_action": text, "next_action_due": due},
+            )
+
+    return run
+
+
+def _slip(holder, actor, *, days: int):
+    def run() -> None:
+        case = holder["case"]
+        case.refresh_from_db()
         services.update_case(
-            holder["case"],
+            case,
             user=actor,
-            changes={
-                "next_action": text,
-                "next_action_due": timezone.localdate() + timedelta(days=due_offset),
-            },
+            changes={"next_action_due": case.next_action_due + timedelta(days=days)},
         )
+
+    return run
+
+
+def _wait(holder, actor, reason, until):
+    def run() -> None:
+        services.start_waiting(holder["case"], user=actor, reason=reason, until=until)
+
+    return run
+
+
+def _assign(holder, manager, owner):
+    def run() -> None:
+        services.assign_case(holder["case"], user=manager, owner=owner)
 
     return run

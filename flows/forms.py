@@ -99,6 +99,10 @@ class MoveForm(forms.Form):
     )
     override = forms.BooleanField(required=False)
     next = forms.CharField(max_length=2000, required=False)
+    # Asked for when the move needs a new next action (the `next_action`
+    # guard); applied with the move.
+    next_action = forms.CharField(max_length=200, required=False)
+    next_action_due = forms.DateField(required=False, widget=DateInput())
 
 
 class CommentForm(forms.Form):
@@ -117,3 +121,60 @@ class AssignForm(forms.Form):
     def __init__(self, *args, owners=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = owners
+
+
+class NextActionForm(forms.Form):
+    """The current next action is done; here is the next one."""
+
+    # Prefixed: the case page also holds the edit form's next action.
+    prefix = "done"
+
+    next_action = forms.CharField(label=_("Prochaine action"), max_length=200)
+    next_action_due = forms.DateField(label=_("Échéance"), widget=DateInput())
+
+
+class WaitingForm(forms.Form):
+    prefix = "waiting"
+
+    reason = forms.CharField(
+        label=_("Ce que le client doit faire"),
+        max_length=200,
+        help_text=_("Par exemple : « Attend l'accord de son associé »."),
+    )
+    until = forms.DateField(
+        label=_("Retour prévu le"),
+        widget=DateInput(),
+        help_text=_("Le dossier revient tout seul dans vos listes ce jour-là."),
+    )
+
+
+class PreferenceForm(forms.Form):
+    language = forms.ChoiceField(label=_("Langue des e-mails"), choices=())
+    daily_digest = forms.BooleanField(
+        label=_("Recevoir le récapitulatif quotidien par e-mail"), required=False
+    )
+
+    def __init__(self, *args, **kwargs):
+        from django.conf import settings
+
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = list(settings.LANGUAGES)
+
+
+class DiagnosticForm(forms.Form):
+    """One yes/no radio group per statement of the self-test."""
+
+    CHOICES = [("yes", _("Oui")), ("no", _("Non"))]
+
+    def __init__(self, *args, statements=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        for index, statement in enumerate(statements, start=1):
+            self.fields[f"q{index}"] = forms.ChoiceField(
+                label=statement,
+                choices=self.CHOICES,
+                widget=forms.RadioSelect,
+                error_messages={"required": _("Répondez par oui ou par non.")},
+            )
+
+    def answers(self) -> list[bool]:
+        return [self.cleaned_data[name] == "yes" for name in self.fields]

@@ -21,6 +21,7 @@ CHECKLIST = "checklist"
 REASON_REQUIRED = "reason_required"
 STALE = "stale"
 NOT_EDITABLE = "not_editable"
+NEXT_ACTION = "next_action"
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,9 @@ def evaluate(
     `override` with a reason passes unmet checklist items, nothing else.
     `transition` and the `checklist` of the case's status may be given when
     the caller already loaded them (a page evaluating several moves).
+    A move into an open status needs a next action and its due date when
+    the flow requires them (`next_action`; never overridden, the mover
+    simply gives them with the move).
     """
     failures: list[GuardFailure] = []
     reason = (reason or "").strip()
@@ -140,6 +144,22 @@ def evaluate(
                     items=missing,
                 )
             )
+
+    if (
+        transition.target.kind == Status.Kind.OPEN
+        and case.flow.require_next_action
+        and not ((case.next_action or "").strip() and case.next_action_due)
+    ):
+        failures.append(
+            GuardFailure(
+                NEXT_ACTION,
+                _(
+                    "« %(target)s » est un statut en cours : indiquez la prochaine "
+                    "action et son échéance."
+                )
+                % {"target": transition.target.label},
+            )
+        )
 
     if transition.requires_reason and not reason:
         failures.append(

@@ -8,6 +8,7 @@ every move goes through `flows.services.move_case`.
 from __future__ import annotations
 
 from collections import deque
+from datetime import timedelta
 
 import django_fsm as fsm
 from django.conf import settings
@@ -33,6 +34,14 @@ class Flow(models.Model):
         help_text=_("Le flux actif est celui du tableau. Un seul flux est actif."),
     )
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    require_next_action = models.BooleanField(
+        _("prochaine action obligatoire"),
+        default=True,
+        help_text=_(
+            "Chaque dossier en cours porte une prochaine action et son échéance : "
+            "exigées à la création et à chaque passage dans un statut en cours."
+        ),
+    )
 
     history = HistoricalRecords()
 
@@ -440,8 +449,31 @@ class Case(fsm.ConcurrentTransitionMixin, models.Model):
     # Incremented by every save of the details: two people editing the same
     # case cannot silently overwrite each other.
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    # Waiting on the client (flows.services.start_waiting): the case is not
+    # stale before `waiting_until` and comes back by itself on that date; no
+    # job has to run. The periods themselves are Waiting rows.
+    waiting_until = models.DateField(
+        _("en attente du client jusqu'au"), null=True, blank=True
+    )
+    waiting_reason = models.CharField(
+        _("motif de l'attente"), max_length=200, blank=True
+    )
+    # Client time in the current status: finished waits, plus the planned
+    # length of the current one (shortened if it ends early). The status's
+    # SLA counts from status_entered_at + waiting_in_status, so one indexed
+    # comparison finds stale cases.
+    waiting_in_status = models.DurationField(
+        _("attente du client dans ce statut"), default=timedelta(0), editable=False
+    )
+    # The first move or the first completed next action: the first response
+    # to a new lead (insights).
+    first_response_at = models.DateTimeField(
+        _("première réponse le"), null=True, blank=True, editable=False
+    )
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(
+        excluded_fields=["updated_at", "waiting_in_status", "first_response_at"]
+    )
 
     class Meta:
         verbose_name = _("dossier")
@@ -538,6 +570,10 @@ class StatusChange(models.Model):
     reason = models.TextField(_("motif"), blank=True)
     override = models.BooleanField(_("forçage"), default=False)
     time_in_previous = models.DurationField(_("durée dans le statut quitté"), null=True)
+    # The part of time_in_previous spent waiting on the client (client time).
+    waiting_in_previous = models.DurationField(
+        _("dont attente du client"), default=timedelta(0)
+    )
 
     class Meta:
         verbose_name = _("changement de statut")
@@ -588,3 +624,176 @@ class Sequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+
+# --- Follow-ups: waiting, notifications, reminders, diagnostic -----------------
+
+
+class Waiting(models.Model):
+    """One period of "waiting on the client" (DESIGN §3).
+
+    Not counted as stale before `until`; the time spent is client time. A
+    period ends early (`end_waiting`, or a move of the case) or by itself on
+    `until`, in which case `ended_at` stays empty.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="waits")
+    status = models.ForeignKey(
+        Status, on_delete=models.PROTECT, related_name="+", verbose_name=_("statut")
+    )
+    reason = models.CharField(_("motif"), max_length=200)
+    until = models.DateField(_("retour prévu le"))
+    started_at = models.DateTimeField(_("depuis le"), default=timezone.now)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("par"),
+    )
+    ended_at = models.DateTimeField(_("terminée le"), null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("terminée par"),
+    )
+
+    class Meta:
+        verbose_name = _("attente du client")
+        verbose_name_plural = _("attentes du client")
+        ordering = ["started_at", "pk"]
+        indexes = [models.Index(fields=["case", "started_at"], name="waiting_case_at")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.reason} → {self.until}"
+
+
+class Notification(models.Model):
+    """Something a team member should see: shown under the bell in the header.
+
+    The text is rendered when displayed, in the reader's language, from
+    `kind` and `data`.
+    """
+
+    class Kind(models.TextChoices):
+        ASSIGNED = "assigned", _("dossier attribué")
+        MENTION = "mention", _("mention")
+        QUOTE_ACCEPTED = "quote_accepted", _("devis accepté")
+        QUOTE_DECLINED = "quote_declined", _("devis refusé")
+        MOVE_BLOCKED = "move_blocked", _("déplacement refusé")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("destinataire"),
+    )
+    kind = models.CharField(_("type"), max_length=20, choices=Kind)
+    case = models.ForeignKey(
+        Case,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        verbose_name=_("dossier"),
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("auteur"),
+    )
+    data = models.JSONField(_("données"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("le"), default=timezone.now)
+    read_at = models.DateTimeField(_("lue le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The bell's unread count and the list, newest first.
+            models.Index(fields=["recipient", "read_at"], name="notification_unread"),
+            models.Index(
+                fields=["recipient", "-created_at"], name="notification_recent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id}: {self.kind}"
+
+
+class UserPreference(models.Model):
+    """Per-user settings of the reminders: e-mail language, daily digest."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="pilote_preference",
+    )
+    # A code of settings.LANGUAGES (checked by the form, not by choices, so
+    # adding a language needs no migration).
+    language = models.CharField(_("langue des e-mails"), max_length=10, default="fr")
+    daily_digest = models.BooleanField(
+        _("récapitulatif quotidien par e-mail"), default=True
+    )
+
+    class Meta:
+        verbose_name = _("préférence")
+        verbose_name_plural = _("préférences")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.language}"
+
+
+class ReminderLog(models.Model):
+    """One digest sent to one user on one day: makes send_reminders idempotent."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField(_("jour"))
+    sent_at = models.DateTimeField(_("envoyé le"), default=timezone.now)
+    counts = models.JSONField(_("contenu"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("rappel envoyé")
+        verbose_name_plural = _("rappels envoyés")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="reminder_once_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.day}"
+
+
+class DiagnosticResult(models.Model):
+    """One answer sheet of the ten-statement self-test (DESIGN §1)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="diagnostic_results",
+    )
+    created_at = models.DateTimeField(_("le"), default=timezone.now)
+    # Ten booleans in the order of flows.insights.STATEMENTS ("yes" = True).
+    answers = models.JSONField(_("réponses"))
+    score = models.PositiveSmallIntegerField(_("score"))
+
+    class Meta:
+        verbose_name = _("résultat du diagnostic")
+        verbose_name_plural = _("résultats du diagnostic")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="diagnostic_user_at")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.score}/10"

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models import (
+    Count,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    Window,
+)
 from django.db.models.functions import RowNumber
 from django.http import QueryDict
+from django.utils import timezone
 
 from config import clock
 from flows import guards, roles
@@ -44,28 +55,91 @@ def statuses_of(flow: Flow) -> list[Status]:
     return list(flow.statuses.order_by("position"))
 
 
-# --- Stale, overdue, due today --------------------------------------------------
+# --- Stale, overdue, due today, waiting -----------------------------------------
+
+
+def waiting_q(today: date | None = None) -> Q:
+    """Cases waiting on the client now: their return date is still to come.
+
+    On the return date the case is back by itself (nothing has to run).
+    """
+    return Q(closed_at__isnull=True, waiting_until__gt=today or clock.today())
+
+
+def not_waiting_q(today: date | None = None) -> Q:
+    today = today or clock.today()
+    return Q(waiting_until__isnull=True) | Q(waiting_until__lte=today)
+
+
+def waiting_ends_q(today: date | None = None) -> Q:
+    """Open cases whose client is expected back today."""
+    return Q(closed_at__isnull=True, waiting_until=today or clock.today())
 
 
 def stale_q(statuses: Iterable[Status], now: datetime | None = None) -> Q:
-    """Open cases idle in their status beyond the status's SLA."""
+    """Open cases idle in their status beyond the status's SLA.
+
+    Client time does not count: the SLA runs from `status_entered_at` plus
+    `waiting_in_status`, and a case waiting on the client is never stale
+    before its return date.
+    """
     now = now or clock.now()
     condition = Q(pk__in=[])
     for status in statuses:
         if status.sla_days and not status.is_closed:
+            limit = now - timedelta(days=status.sla_days)
             condition |= Q(
-                status=status.code,
-                status_entered_at__lt=now - timedelta(days=status.sla_days),
+                # The plain bound first: it can use the (flow, status,
+                # status_entered_at) index; waiting only ever adds time.
+                Q(status=status.code, status_entered_at__lt=limit)
+                & Q(
+                    status_entered_at__lt=ExpressionWrapper(
+                        Value(limit) - F("waiting_in_status"),
+                        output_field=DateTimeField(),
+                    )
+                )
             )
-    return condition
+    return condition & not_waiting_q(timezone.localdate(now))
 
 
 def overdue_q(today: date | None = None) -> Q:
-    return Q(closed_at__isnull=True, next_action_due__lt=today or clock.today())
+    today = today or clock.today()
+    return Q(closed_at__isnull=True, next_action_due__lt=today) & not_waiting_q(today)
 
 
 def due_today_q(today: date | None = None) -> Q:
-    return Q(closed_at__isnull=True, next_action_due=today or clock.today())
+    today = today or clock.today()
+    return Q(closed_at__isnull=True, next_action_due=today) & not_waiting_q(today)
+
+
+def no_next_action_q(today: date | None = None) -> Q:
+    """Open cases without a next action or its due date, unless waiting."""
+    today = today or clock.today()
+    return (
+        Q(closed_at__isnull=True)
+        & (Q(next_action="") | Q(next_action_due__isnull=True))
+        & not_waiting_q(today)
+    )
+
+
+def waiting_back_at(day: date) -> datetime:
+    """The moment a wait "until `day`" ends: the start of that day, local time."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def waited_so_far(
+    waiting_in_status: timedelta | None, waiting_until: date | None, now: datetime
+) -> timedelta:
+    """Client time so far, from the two waiting fields of a case."""
+    waited = waiting_in_status or timedelta(0)
+    if waiting_until is not None:
+        waited -= max(waiting_back_at(waiting_until) - now, timedelta(0))
+    return max(waited, timedelta(0))
+
+
+def client_time(case: Case, now: datetime | None = None) -> timedelta:
+    """Client time spent so far in the current status (the planned rest excluded)."""
+    return waited_so_far(case.waiting_in_status, case.waiting_until, now or clock.now())
 
 
 def decorate(cases: Iterable[Case], statuses: Iterable[Status]) -> list[Case]:
@@ -78,16 +152,25 @@ def decorate(cases: Iterable[Case], statuses: Iterable[Status]) -> list[Case]:
         case.status_obj = status
         case.days_in_status = (now - case.status_entered_at).days
         is_open = status is None or not status.is_closed
+        back = case.waiting_until
+        case.is_waiting = bool(is_open and back and back > today)
+        case.waiting_ends_today = bool(is_open and back and back == today)
+        waited = case.waiting_in_status or timedelta(0)
         case.is_stale = bool(
             is_open
             and status
             and status.sla_days
-            and now - case.status_entered_at > timedelta(days=status.sla_days)
+            and not case.is_waiting
+            and now - case.status_entered_at - waited > timedelta(days=status.sla_days)
         )
         due = case.next_action_due
-        case.is_overdue = bool(is_open and due and due < today)
-        case.is_due_today = bool(is_open and due and due == today)
-        case.lacks_next_action = bool(is_open and not case.next_action)
+        case.is_overdue = bool(is_open and not case.is_waiting and due and due < today)
+        case.is_due_today = bool(
+            is_open and not case.is_waiting and due and due == today
+        )
+        case.lacks_next_action = bool(
+            is_open and not case.is_waiting and not (case.next_action and due)
+        )
         decorated.append(case)
     return decorated
 
@@ -159,6 +242,7 @@ class BoardFilters:
     q: str = ""
     stale: bool = False
     overdue: bool = False
+    waiting: bool = False
 
     @classmethod
     def from_query(cls, query: QueryDict) -> BoardFilters:
@@ -170,6 +254,7 @@ class BoardFilters:
             q=query.get("q", "").strip()[:100],
             stale=query.get("stale") == "1",
             overdue=query.get("overdue") == "1",
+            waiting=query.get("waiting") == "1",
         )
 
     @property
@@ -186,6 +271,8 @@ class BoardFilters:
             params["stale"] = "1"
         if self.overdue:
             params["overdue"] = "1"
+        if self.waiting:
+            params["waiting"] = "1"
         return urlencode(params)
 
 
@@ -222,6 +309,8 @@ def filtered_cases(
         cases = cases.filter(stale_q(statuses))
     if filters.overdue:
         cases = cases.filter(overdue_q())
+    if filters.waiting:
+        cases = cases.filter(waiting_q())
     return cases
 
 
@@ -241,6 +330,9 @@ CARD_FIELDS = [
     "next_action",
     "next_action_due",
     "closed_at",
+    "waiting_until",
+    "waiting_reason",
+    "waiting_in_status",
 ]
 
 

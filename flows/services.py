@@ -6,6 +6,8 @@ point (board, case page, admin, import, public quote page, command).
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +16,7 @@ from django_fsm import ConcurrentTransition
 
 from audit import services as audit
 from config import clock
-from flows import guards, normalize, roles, sequences
+from flows import guards, normalize, notifications, roles, selectors, sequences
 from flows.models import (
     Case,
     CaseChecklistItem,
@@ -24,6 +26,7 @@ from flows.models import (
     Status,
     StatusChange,
     Transition,
+    Waiting,
 )
 
 
@@ -58,17 +61,30 @@ def move_case(
     expected_status: str | None = None,
     override: bool = False,
     actor_label: str = "",
+    next_action: str | None = None,
+    next_action_due: date | None = None,
 ) -> StatusChange:
     """Move `case` to `target_code`; raise TransitionBlocked listing every unmet guard.
 
     `user=None` means the client or the system acts (`actor_label` says which).
-    On success `case` is reloaded in place.
+    `next_action` / `next_action_due`, when given, replace the case's next
+    action in the same transaction (a move forward usually means the old one
+    is done); the `next_action` guard sees them. On success `case` is
+    reloaded in place.
     """
     reason = (reason or "").strip()
+    planned = _planned_next_action(next_action, next_action_due)
     with transaction.atomic():
         # The row lock serialises concurrent moves on PostgreSQL; SQLite's
-        # IMMEDIATE transactions serialise writers already.
-        locked = Case.objects.select_for_update().get(pk=case.pk)
+        # IMMEDIATE transactions serialise writers already. The flow comes
+        # along for the next-action guard (the lock stays on the case row).
+        locked = (
+            Case.objects.select_for_update(of=("self",))
+            .select_related("flow")
+            .get(pk=case.pk)
+        )
+        for name, value in planned.items():
+            setattr(locked, name, value)
         transition = guards.find_transition(locked, target_code)
         failures = guards.evaluate(
             locked,
@@ -88,6 +104,7 @@ def move_case(
                     reason=reason,
                     override=override,
                     actor_label=actor_label,
+                    planned=planned,
                 )
             except ConcurrentTransition:
                 failures = [
@@ -118,7 +135,28 @@ def move_case(
             "reason": reason,
         },
     )
+    if any(failure.code != guards.STALE for failure in failures):
+        target_label = (
+            Status.objects.filter(flow_id=case.flow_id, code=target_code)
+            .values_list("label", flat=True)
+            .first()
+        )
+        notifications.notify_move_blocked(
+            case,
+            user=user,
+            target_label=target_label or target_code,
+            messages=[failure.message for failure in failures],
+        )
     raise TransitionBlocked(failures)
+
+
+def _planned_next_action(next_action: str | None, next_action_due: date | None) -> dict:
+    planned: dict = {}
+    if next_action is not None and next_action.strip():
+        planned["next_action"] = next_action.strip()
+    if next_action_due is not None:
+        planned["next_action_due"] = next_action_due
+    return planned
 
 
 def _apply_move(
@@ -129,6 +167,7 @@ def _apply_move(
     reason: str,
     override: bool,
     actor_label: str,
+    planned: dict | None = None,
 ) -> StatusChange:
     # An override is recorded only when it was needed: a manager asking for
     # one on a complete checklist made an ordinary move.
@@ -139,8 +178,23 @@ def _apply_move(
     )
     now = clock.now()
     time_in_previous = now - case.status_entered_at
+    # A move ends any wait on the client: the time already waited is the
+    # client time of the status left; the planned rest is not.
+    waited = selectors.client_time(case, now)
+    if case.waiting_until is not None and case.waiting_until > timezone.localdate(now):
+        Waiting.objects.filter(
+            case=case, ended_at__isnull=True, until__gt=timezone.localdate(now)
+        ).update(ended_at=now, ended_by=user)
+    case.waiting_until, case.waiting_reason = None, ""
+    case.waiting_in_status = timedelta(0)
     case.move_to(transition)
     case.status_entered_at = now
+    if case.first_response_at is None:
+        case.first_response_at = now
+    if planned:
+        # The next action is also a detail of the case: an edit form opened
+        # before this move must not silently bring the old one back.
+        case.version += 1
     target = transition.target
     case.closed_at = now if target.is_closed else None
     if target.kind == Status.Kind.LOST and reason:
@@ -159,6 +213,7 @@ def _apply_move(
         reason=reason,
         override=overridden,
         time_in_previous=time_in_previous,
+        waiting_in_previous=min(waited, time_in_previous),
     )
     audit.record(
         "transition_override" if overridden else "transition",
@@ -171,7 +226,8 @@ def _apply_move(
             "to": target.code,
             "reason": reason,
             "override": overridden,
-        },
+        }
+        | ({"next_action": planned.get("next_action", "")} if planned else {}),
     )
     return change
 
@@ -196,7 +252,8 @@ def create_case(
 ) -> Case:
     """Create a case in the flow's initial status, with its reference.
 
-    Raises ValidationError when the fields are invalid or the flow has no
+    Raises ValidationError when the fields are invalid (a flow that requires
+    next actions wants `next_action` and `next_action_due`) or the flow has no
     initial status.
     """
     fields = _normalized(fields)
@@ -214,7 +271,16 @@ def create_case(
             created_at=now,
             **fields,
         )
-        case.full_clean(exclude=["status", "reference"])
+        errors: dict = {}
+        try:
+            case.full_clean(exclude=["status", "reference"])
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        if flow.require_next_action and initial.kind == Status.Kind.OPEN:
+            for name, messages in next_action_errors(case).items():
+                errors.setdefault(name, []).extend(messages)
+        if errors:
+            raise ValidationError(errors)
         year = timezone.localtime(now).year
         number = sequences.next_value(f"case-{year}")
         case.reference = f"{year}-{number:04d}"
@@ -239,6 +305,20 @@ def create_case(
             data={"reference": case.reference, "title": case.title},
         )
     return case
+
+
+def next_action_errors(case: Case) -> dict[str, list[str]]:
+    """What is missing for `case` to carry a next action and its due date."""
+    errors: dict[str, list[str]] = {}
+    if not (case.next_action or "").strip():
+        errors["next_action"] = [
+            _(
+                "Indiquez la prochaine action : un dossier en cours a toujours une suite."
+            )
+        ]
+    if case.next_action_due is None:
+        errors["next_action_due"] = [_("Indiquez l'échéance de la prochaine action.")]
+    return errors
 
 
 def check_can_act(case: Case, *, user, action: str) -> None:
@@ -305,6 +385,9 @@ def add_comment(case: Case, *, user, body: str) -> Comment:
             case=case, author=user, body=body, created_at=clock.now()
         )
         audit.record("comment_added", user=user, case=case, obj=comment, data={})
+        notifications.notify_mentions(
+            case, body=body, author=user, comment_id=comment.pk
+        )
     return comment
 
 
@@ -400,6 +483,15 @@ def update_case(
         for name in changed:
             setattr(locked, name, changes[name])
         locked.full_clean(exclude=["status", "reference"])
+        # Clearing the next step of an open case is refused; a case without
+        # one from before the rule may still be edited.
+        missing = {
+            name: messages
+            for name, messages in next_action_errors(locked).items()
+            if name in changed
+        }
+        if missing and _requires_next_action(locked):
+            raise ValidationError(missing)
         locked.version += 1
         locked._history_user = user
         clock.stamp_history(locked)
@@ -453,5 +545,173 @@ def assign_case(case: Case, *, user, owner) -> Case:
                 "to": owner.get_username() if owner else None,
             },
         )
+        notifications.notify_assigned(locked, owner=owner, by=user)
     case.refresh_from_db()
     return case
+
+
+def _requires_next_action(case: Case) -> bool:
+    """True when `case` is in an open status of a flow that requires next actions."""
+    return Status.objects.filter(
+        flow_id=case.flow_id,
+        code=case.status,
+        kind=Status.Kind.OPEN,
+        flow__require_next_action=True,
+    ).exists()
+
+
+# --- Next actions and waiting on the client --------------------------------------
+
+
+def complete_next_action(
+    case: Case,
+    *,
+    user,
+    next_action: str,
+    next_action_due: date | None,
+) -> Case:
+    """Mark the current next action done and plan the next one.
+
+    The first completion answers a new lead (insights: first response).
+    Raises ActionRefused, or ValidationError when an open case of a flow
+    that requires next actions would be left without one.
+    """
+    check_can_act(case, user=user, action="next_action")
+    next_action = (next_action or "").strip()
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        done = locked.next_action
+        locked.next_action, locked.next_action_due = next_action, next_action_due
+        errors = next_action_errors(locked)
+        if errors and _requires_next_action(locked):
+            raise ValidationError(errors)
+        locked.full_clean(exclude=["status", "reference"])
+        now = clock.now()
+        if locked.first_response_at is None:
+            locked.first_response_at = now
+        locked.version += 1
+        locked._history_user = user
+        clock.stamp_history(locked)
+        locked._change_reason = "next action done"
+        locked.save()
+        audit.record(
+            "next_action_done",
+            user=user,
+            case=locked,
+            obj=locked,
+            data={
+                "done": done,
+                "next": next_action,
+                "due": next_action_due.isoformat() if next_action_due else None,
+            },
+        )
+    case.refresh_from_db()
+    return case
+
+
+def start_waiting(case: Case, *, user, reason: str, until: date) -> Case:
+    """Mark `case` as waiting on the client until `until` (a later day).
+
+    Until then the case is not stale and stays out of the follow-up lists;
+    on that day it comes back by itself. Starting a new wait ends the
+    current one. Raises ActionRefused or ValidationError.
+    """
+    check_can_act(case, user=user, action="waiting")
+    reason = (reason or "").strip()
+    today = clock.today()
+    errors: dict[str, list[str]] = {}
+    if not reason:
+        errors["reason"] = [_("Indiquez ce que vous attendez du client.")]
+    if until is None or until <= today:
+        errors["until"] = [_("La date de retour doit être postérieure à aujourd'hui.")]
+    elif until > today + timedelta(days=366):
+        errors["until"] = [_("Une attente dure au plus un an.")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        if locked.closed_at is not None:
+            raise ValidationError(
+                _("Ce dossier est clos : il n'attend plus rien du client.")
+            )
+        now = clock.now()
+        _stop_waiting(locked, user=user, now=now)
+        status = Status.objects.get(flow_id=locked.flow_id, code=locked.status)
+        locked.waiting_until = until
+        locked.waiting_reason = reason[:200]
+        # The whole planned wait is credited now; ending early takes the
+        # unused part back (see _stop_waiting).
+        locked.waiting_in_status += max(
+            selectors.waiting_back_at(until) - now, timedelta(0)
+        )
+        Waiting.objects.create(
+            case=locked,
+            status=status,
+            reason=reason[:200],
+            until=until,
+            started_at=now,
+            started_by=user,
+        )
+        locked.version += 1
+        locked._history_user = user
+        clock.stamp_history(locked)
+        locked._change_reason = "waiting"
+        locked.save()
+        audit.record(
+            "waiting_started",
+            user=user,
+            case=locked,
+            obj=locked,
+            data={"reason": reason, "until": until.isoformat()},
+        )
+    case.refresh_from_db()
+    return case
+
+
+def end_waiting(case: Case, *, user) -> Case:
+    """End the current wait on the client now (the client came back early).
+
+    Does nothing when the case is not waiting. Raises ActionRefused.
+    """
+    check_can_act(case, user=user, action="waiting")
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        now = clock.now()
+        active = (
+            locked.waiting_until is not None
+            and locked.waiting_until > timezone.localdate(now)
+        )
+        if not active:
+            return locked
+        until = locked.waiting_until
+        _stop_waiting(locked, user=user, now=now)
+        locked.version += 1
+        locked._history_user = user
+        clock.stamp_history(locked)
+        locked._change_reason = "waiting ended"
+        locked.save()
+        audit.record(
+            "waiting_ended",
+            user=user,
+            case=locked,
+            obj=locked,
+            data={"until": until.isoformat()},
+        )
+    case.refresh_from_db()
+    return case
+
+
+def _stop_waiting(case: Case, *, user, now) -> None:
+    """End an active wait at `now` (in memory, plus its Waiting row)."""
+    if case.waiting_until is None:
+        return
+    today = timezone.localdate(now)
+    if case.waiting_until > today:
+        unused = selectors.waiting_back_at(case.waiting_until) - now
+        case.waiting_in_status = max(
+            case.waiting_in_status - max(unused, timedelta(0)), timedelta(0)
+        )
+        Waiting.objects.filter(
+            case=case, ended_at__isnull=True, until__gt=today
+        ).update(ended_at=now, ended_by=user)
+    case.waiting_until, case.waiting_reason = None, ""

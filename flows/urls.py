@@ -1,7 +1,14 @@
 from django.urls import path
 
-from config.views import coming_soon
-from flows.views import board, case_new, cases, pages
+from flows.views import (
+    board,
+    case_new,
+    cases,
+    diagnostic,
+    insights,
+    notifications,
+    pages,
+)
 
 app_name = "flows"
 
@@ -20,7 +27,27 @@ urlpatterns = [
     ),
     path("cases/<str:reference>/owner/", cases.case_assign, name="case_assign"),
     path("cases/<str:reference>/comments/", cases.comment_add, name="comment_add"),
+    path(
+        "cases/<str:reference>/next-action/",
+        cases.next_action_done,
+        name="next_action_done",
+    ),
+    path("cases/<str:reference>/waiting/", cases.case_waiting, name="case_waiting"),
+    path(
+        "cases/<str:reference>/waiting/end/",
+        cases.case_waiting_end,
+        name="case_waiting_end",
+    ),
     path("today/", pages.my_day, name="today"),
     path("flow/", pages.flow_map, name="flow_map"),
-    path("insights/", coming_soon, {"page": "insights"}, name="insights"),
+    path("insights/", insights.insights, name="insights"),
+    path("insights/cases/", insights.insight_cases, name="insight_cases"),
+    path("diagnostic/", diagnostic.diagnostic, name="diagnostic"),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/read/", notifications.mark_read, name="notifications_read"),
+    path(
+        "notifications/preferences/",
+        notifications.preferences,
+        name="notification_preferences",
+    ),
 ]

@@ -1,8 +1,11 @@
 """factory_boy factories. Cases are created through the service, like in the app."""
 
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
 
+from config import clock
 from flows import roles, services
 from flows.models import Case
 
@@ -33,6 +36,10 @@ class CaseFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"contact{n}@client.test")
     phone = ""
     amount = None
+    # Every open case carries a next action and its due date (flow setting,
+    # on by default): a week ahead, so it is neither overdue nor due today.
+    next_action = "Rappeler le client"
+    next_action_due = factory.LazyFunction(lambda: clock.today() + timedelta(days=7))
 
     @classmethod
     def _create(cls, model_class, *args, flow, owner=None, user=None, **kwargs):

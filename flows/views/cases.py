@@ -15,9 +15,17 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
 from config.http import HtmxHttpRequest
+from documents import selectors as documents_selectors
 from flows import guards, roles, selectors, services
 from flows.checklists import checklist_state
-from flows.forms import AssignForm, CaseForm, CommentForm, MoveForm
+from flows.forms import (
+    AssignForm,
+    CaseForm,
+    CommentForm,
+    MoveForm,
+    NextActionForm,
+    WaitingForm,
+)
 from flows.models import Case, ChecklistItem
 from flows.timeline import KINDS as TIMELINE_KINDS
 from flows.timeline import case_timeline
@@ -37,6 +45,10 @@ def _htmx_partial(request: HtmxHttpRequest) -> bool:
     return bool(request.htmx and not request.htmx.history_restore_request)
 
 
+# Guards the move forms ask the user to satisfy (a reason, a new next action).
+ASKED_IN_FORM = {guards.REASON_REQUIRED, guards.NEXT_ACTION}
+
+
 def case_context(request: HtmxHttpRequest, case: Case, **extra) -> dict:
     statuses = selectors.statuses_of(case.flow)
     selectors.decorate([case], statuses)
@@ -53,9 +65,12 @@ def case_context(request: HtmxHttpRequest, case: Case, **extra) -> dict:
         moves.append(
             {
                 "transition": transition,
-                "failures": [f for f in failures if f.code != guards.REASON_REQUIRED],
+                # A missing reason or next action is asked for in the form.
+                "failures": [f for f in failures if f.code not in ASKED_IN_FORM],
                 "needs_reason": transition.requires_reason,
-                "can_override": roles.is_manager(user) and codes == {guards.CHECKLIST},
+                "needs_next_action": guards.NEXT_ACTION in codes,
+                "can_override": roles.is_manager(user)
+                and codes - {guards.NEXT_ACTION} == {guards.CHECKLIST},
             }
         )
     try:
@@ -83,7 +98,12 @@ def case_context(request: HtmxHttpRequest, case: Case, **extra) -> dict:
         "timeline_kinds": TIMELINE_KINDS,
         "timeline_older": older,
         "comment_form": CommentForm(),
+        # Follow-ups (issue 7): the next action and waiting on the client.
+        "next_action_form": NextActionForm(),
+        "waiting_form": WaitingForm(),
+        "client_days": selectors.client_time(case).days,
     }
+    context.update(documents_selectors.case_panels(case, user=user))  # issue 5
     context.update(extra)
     if "edit_form" not in context and request.GET.get("edit") == "1" and can_act:
         context["edit_form"] = CaseForm(instance=case)
@@ -125,6 +145,8 @@ def case_move(request: HtmxHttpRequest, reference: str) -> HttpResponse:
             reason=data["reason"],
             expected_status=data["expected_status"] or None,
             override=data["override"],
+            next_action=data["next_action"] or None,
+            next_action_due=data["next_action_due"],
         )
     except services.TransitionBlocked as refused:
         return _move_refused(request, case, data, refused.failures, next_url)
@@ -152,7 +174,9 @@ def _move_refused(
     case.refresh_from_db()
     codes = {failure.code for failure in failures}
     manager = roles.is_manager(request.user)
-    fixable = {guards.REASON_REQUIRED} | ({guards.CHECKLIST} if manager else set())
+    fixable = {guards.REASON_REQUIRED, guards.NEXT_ACTION} | (
+        {guards.CHECKLIST} if manager else set()
+    )
     target_label = (
         case.flow.statuses.filter(code=data["target"])
         .values_list("label", flat=True)
@@ -167,6 +191,12 @@ def _move_refused(
         "can_complete": codes <= fixable and guards.STALE not in codes,
         "can_override": manager and guards.CHECKLIST in codes,
         "needs_only_reason": codes == {guards.REASON_REQUIRED},
+        # The reason box: asked for, or needed to force the checklist.
+        "needs_reason": guards.REASON_REQUIRED in codes
+        or (manager and guards.CHECKLIST in codes),
+        "needs_next_action": guards.NEXT_ACTION in codes,
+        "next_action": data.get("next_action", ""),
+        "next_action_due": data.get("next_action_due"),
         "next_url": next_url,
     }
     if request.htmx:
@@ -314,3 +344,71 @@ def comment_add(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     if _htmx_partial(request):
         return render(request, "flows/case_detail.html#timeline", context)
     return render(request, "flows/case_detail.html", context)
+
+
+# --- Follow-ups: next action done, waiting on the client (issue 7) ----------------
+
+
+def _follow_up_answer(
+    request: HtmxHttpRequest, case: Case, anchor: str, **extra
+) -> HttpResponse:
+    if extra:  # an invalid form: the page again, with its errors
+        return render(
+            request, "flows/case_detail.html", case_context(request, case, **extra)
+        )
+    return redirect(case.get_absolute_url() + anchor)
+
+
+@require_POST
+def next_action_done(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    """The current next action is done; plan the next one."""
+    case = _case_for(request, reference)
+    form = NextActionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.complete_next_action(
+                case,
+                user=request.user,
+                next_action=form.cleaned_data["next_action"],
+                next_action_due=form.cleaned_data["next_action_due"],
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("C'est noté : prochaine action planifiée."))
+            return _follow_up_answer(request, case, "#next-action")
+    return _follow_up_answer(request, case, "", next_action_form=form)
+
+
+@require_POST
+def case_waiting(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    """Put the case on hold: waiting on the client until a date."""
+    case = _case_for(request, reference)
+    form = WaitingForm(request.POST)
+    if form.is_valid():
+        try:
+            services.start_waiting(
+                case,
+                user=request.user,
+                reason=form.cleaned_data["reason"],
+                until=form.cleaned_data["until"],
+            )
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("En attente du client jusqu'au %(date)s.")
+                % {"date": formats.date_format(case.waiting_until, "DATE_FORMAT")},
+            )
+            return _follow_up_answer(request, case, "#waiting")
+    return _follow_up_answer(request, case, "", waiting_form=form)
+
+
+@require_POST
+def case_waiting_end(request: HtmxHttpRequest, reference: str) -> HttpResponse:
+    """The client came back before the planned date."""
+    case = _case_for(request, reference)
+    services.end_waiting(case, user=request.user)
+    messages.success(request, _("Le dossier n'est plus en attente du client."))
+    return _follow_up_answer(request, case, "#waiting")

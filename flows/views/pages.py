@@ -74,7 +74,7 @@ def _section(
 
 
 def _my_day_sections(*, flow: Flow, statuses: list[Status], user) -> list[Section]:
-    """The five lists of My day, one bounded query each (private selector)."""
+    """The six lists of My day, one bounded query each (private selector)."""
     # Rows show only columns of the case itself (the status label comes from
     # `statuses` through decorate), so no join is needed and no row queries.
     in_flow = Case.objects.filter(flow=flow)
@@ -101,6 +101,13 @@ def _my_day_sections(*, flow: Flow, statuses: list[Status], user) -> list[Sectio
             statuses,
         ),
         _section(
+            "today-back",
+            _("Retour du client prévu aujourd'hui"),
+            _("Aucune attente du client ne se termine aujourd'hui."),
+            mine.filter(selectors.waiting_ends_q()).order_by("reference"),
+            statuses,
+        ),
+        _section(
             "today-stale",
             _("Dossiers en retard sur le délai du statut"),
             _("Rien ici : aucun dossier ne dort au-delà du délai de son statut."),
@@ -113,7 +120,7 @@ def _my_day_sections(*, flow: Flow, statuses: list[Status], user) -> list[Sectio
             "today-no-action",
             _("Sans prochaine action"),
             _("Rien ici : chaque dossier a sa prochaine action."),
-            mine.filter(next_action="").order_by("created_at", "pk"),
+            mine.filter(selectors.no_next_action_q()).order_by("created_at", "pk"),
             statuses,
         ),
         _section(

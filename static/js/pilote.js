@@ -85,6 +85,26 @@
     }, Number(board.dataset.refreshSeconds) * 1000);
   }
 
+  // After a move the whole board is re-rendered: give the focus back to the
+  // moved card, so keyboard users carry on where they were.
+  var movedCardId = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var card = event.target.closest && event.target.closest(".card");
+    var form = event.target.closest && event.target.closest("form");
+    if (form && form.action && form.action.indexOf("/move/") !== -1) {
+      movedCardId = card ? card.id : (form.dataset.card || movedCardId);
+    }
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!movedCardId || document.querySelector("dialog[open]")) { return; }
+    var card = document.getElementById(movedCardId);
+    movedCardId = null;
+    if (card) {
+      var target = card.querySelector("select[name=target]") || card.querySelector("a");
+      if (target) { target.focus(); }
+    }
+  });
+
   function enhance(root) {
     openDialogs(root);
     initBoard(root);

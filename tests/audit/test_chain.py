@@ -5,6 +5,7 @@ import threading
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from audit import services, triggers
 from audit.models import AppendOnlyError, AuditEvent, AuditVerification
@@ -179,7 +180,12 @@ def test_a_failed_business_transaction_leaves_no_event(default_flow, member):
     before = AuditEvent.objects.count()
     with pytest.raises(RuntimeError), transaction.atomic():
         flow_services.create_case(
-            flow=default_flow, user=member, owner=member, title="Annulé"
+            flow=default_flow,
+            user=member,
+            owner=member,
+            title="Annulé",
+            next_action="Rappeler",
+            next_action_due=timezone.localdate(),
         )
         raise RuntimeError("the business change fails after the event was written")
     assert AuditEvent.objects.count() == before

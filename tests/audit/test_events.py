@@ -76,7 +76,12 @@ def _cases(client, member, other_member, manager, admin_user, default_flow, case
         "case created": (
             lambda: None,
             lambda: services.create_case(
-                flow=default_flow, user=member, owner=member, title="Nouveau"
+                flow=default_flow,
+                user=member,
+                owner=member,
+                title="Nouveau",
+                next_action="Rappeler",
+                next_action_due=timezone.localdate(),
             ),
             ["case_created"],
             "louis",

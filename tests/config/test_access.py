@@ -17,6 +17,11 @@ PUBLIC_NAMES = {
     "password_reset_complete",
     "set_language",
     "admin:login",
+    # The client's quote link: a valid token is the credential (issue 5).
+    "documents:quote_public",
+    "documents:quote_public_pdf",
+    "documents:quote_accept",
+    "documents:quote_decline",
 }
 
 

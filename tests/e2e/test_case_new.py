@@ -40,6 +40,7 @@ def test_case_new_warns_of_a_duplicate_while_typing(
     expect(duplicates.get_by_role("listitem")).to_have_count(0)
     page.get_by_label("Titre").fill("Salle de bains")
     page.get_by_label("E-mail").fill("Paul@Martin.test")
+    _plan_next_action(page)
 
     link = duplicates.get_by_role("link", name=re.compile(existing.reference))
     expect(link).to_be_visible()
@@ -53,6 +54,17 @@ def test_case_new_warns_of_a_duplicate_while_typing(
     assert created.pk != existing.pk
     assert created.title == "Salle de bains"
     assert created.email == "paul@martin.test"
+
+
+def _plan_next_action(page) -> None:
+    """The flow requires a next action and its due date (issue 7)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    page.get_by_label("Prochaine action").fill("Rappeler le client")
+    due = timezone.localdate() + timedelta(days=2)
+    page.get_by_label("Échéance").fill(due.isoformat())
 
 
 def test_case_new_works_without_javascript(browser, live_server, django_user_model):
@@ -70,6 +82,7 @@ def test_case_new_works_without_javascript(browser, live_server, django_user_mod
         page.get_by_label("Titre").fill("Toiture")
         page.get_by_label("Société").fill("societe generale")
         page.get_by_label("E-mail").fill("pas-un-email")
+        _plan_next_action(page)
         page.get_by_role("button", name="Créer le dossier").click()
 
         expect(

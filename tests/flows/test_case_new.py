@@ -1,10 +1,13 @@
 """The New case page and its duplicate warnings, per persona, with and without htmx."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from audit.models import AuditEvent
+from config import clock
 from flows import selectors
 from flows.models import Case, Flow
 from tests.conftest import make_user
@@ -27,7 +30,8 @@ def _valid_data(**overrides) -> dict:
         "source": "Salon",
         "amount": "12500.00",
         "next_action": "Appeler pour le rendez-vous",
-        "next_action_due": "",
+        # Required by the flow (a next action and its due date).
+        "next_action_due": (clock.today() + timedelta(days=2)).isoformat(),
         "meeting_at": "",
         "owner": "",
     }

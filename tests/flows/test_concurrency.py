@@ -70,7 +70,12 @@ def test_concurrent_creation_gives_unique_gap_free_references(default_flow, memb
 
     def create(index: int):
         return services.create_case(
-            flow=default_flow, user=member, owner=member, title=f"Concurrent {index}"
+            flow=default_flow,
+            user=member,
+            owner=member,
+            title=f"Concurrent {index}",
+            next_action="Rappeler",
+            next_action_due=timezone.localdate(),
         )
 
     results = _run_in_threads(count, create)

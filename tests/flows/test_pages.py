@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 SECTIONS = (
     "today-overdue",
     "today-due",
+    "today-back",
     "today-stale",
     "today-no-action",
     "today-unassigned",
@@ -80,6 +81,11 @@ def day(default_flow, member, other_member, manager):
     _plan(cases["others_overdue"], manager, due=today - timedelta(days=1))
     _plan(cases["lead"], manager, due=today + timedelta(days=1))
     _plan(cases["moved_lead"], manager, due=today + timedelta(days=1))
+    # A case from before the flow required next actions (creation asks for
+    # one now): only its row can lack it.
+    Case.objects.filter(pk=cases["no_action"].pk).update(
+        next_action="", next_action_due=None
+    )
     services.move_case(
         cases["moved_lead"], "qualifie", user=manager, reason="Test", override=True
     )
@@ -93,6 +99,7 @@ def test_my_day_lists_exactly_my_cases_in_each_section(client, member, day):
     assert _listed(response) == {
         "today-overdue": [day["overdue"].reference],
         "today-due": [day["today"].reference],
+        "today-back": [],
         "today-stale": [day["stale"].reference],
         "today-no-action": [day["no_action"].reference],
         "today-unassigned": [day["lead"].reference],
@@ -115,6 +122,7 @@ def test_my_day_of_another_member_shows_their_overdue_case(client, other_member,
     assert _listed(response) == {
         "today-overdue": [day["others_overdue"].reference],
         "today-due": [],
+        "today-back": [],
         "today-stale": [],
         "today-no-action": [],
         "today-unassigned": [day["lead"].reference],
@@ -212,8 +220,9 @@ def test_my_day_queries_do_not_grow(
             _make_stale(case)
     client.force_login(member)
     client.get(reverse("flows:today"))  # the first request writes the session
-    # session + user + role (3), active flow + statuses (2), one per section (5)
-    with django_assert_max_num_queries(10):
+    # session + user + role (3), unread notifications (1), active flow +
+    # statuses (2), one per section (6)
+    with django_assert_max_num_queries(12):
         response = client.get(reverse("flows:today"))
     assert response.status_code == 200
     listed = _listed(response)
@@ -330,8 +339,9 @@ def test_flow_map_queries_do_not_grow(
     assert Flow.objects.get(is_active=True) == flow
     client.force_login(member)
     client.get(reverse("flows:flow_map"))  # the first request writes the session
-    # session + user + role (3), active flow, statuses, their checklist items
-    # (one prefetch), transitions with source and target (one join): 7
-    with django_assert_num_queries(7):
+    # session + user + role (3), unread notifications (1), active flow,
+    # statuses, their checklist items (one prefetch), transitions with source
+    # and target (one join): 8
+    with django_assert_num_queries(8):
         response = client.get(reverse("flows:flow_map"))
     assert response.status_code == 200

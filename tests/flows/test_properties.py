@@ -5,7 +5,10 @@ exact set of unmet guards; the service must agree, and after every attempt
 the last StatusChange matches the case's status.
 """
 
+from datetime import date
+
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -46,6 +49,7 @@ def flow_specs(draw):
         "kinds": kinds,
         "transitions": transitions,
         "checklists": checklists,
+        "require_next_action": draw(st.booleans()),
     }
 
 
@@ -58,6 +62,9 @@ steps = st.lists(
             "override": st.booleans(),
             "stale": st.booleans(),
             "tick": st.lists(st.integers(min_value=0, max_value=2), max_size=3),
+            # Give a next action with the move; clear it before the move.
+            "plan": st.booleans(),
+            "clear": st.booleans(),
         }
     ),
     min_size=1,
@@ -66,7 +73,9 @@ steps = st.lists(
 
 
 def _build(spec) -> tuple[Flow, list[Status], dict, list[list[ChecklistItem]]]:
-    flow = Flow.objects.create(name="Random", slug="random")
+    flow = Flow.objects.create(
+        name="Random", slug="random", require_next_action=spec["require_next_action"]
+    )
     statuses = [
         Status.objects.create(
             flow=flow,
@@ -105,7 +114,7 @@ def _build(spec) -> tuple[Flow, list[Status], dict, list[list[ChecklistItem]]]:
     return flow, statuses, edges, items
 
 
-def _oracle(spec, current, target, step, ticked, has_email) -> set[str]:
+def _oracle(spec, current, target, step, ticked, has_email, has_next) -> set[str]:
     """The unmet guards, predicted from the rules alone."""
     actor = step["actor"]
     codes = set()
@@ -128,6 +137,12 @@ def _oracle(spec, current, target, step, ticked, has_email) -> set[str]:
         ]
         if missing and not (step["override"] and is_manager and step["reason"]):
             codes.add("checklist")
+    if (
+        spec["kinds"][target] == "open"
+        and spec["require_next_action"]
+        and not (has_next or step["plan"])
+    ):
+        codes.add("next_action")
     if not step["reason"] and (options["requires_reason"] or step["override"]):
         codes.add("reason_required")
     return codes
@@ -138,23 +153,52 @@ def _oracle(spec, current, target, step, ticked, has_email) -> set[str]:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(spec=flow_specs(), moves=steps, has_email=st.booleans())
+@given(spec=flow_specs(), moves=steps, has_email=st.booleans(), has_next=st.booleans())
 def test_random_moves_never_violate_a_guard(
-    spec, moves, has_email, member, other_member, manager
+    spec, moves, has_email, has_next, member, other_member, manager
 ):
     actors = {"owner": member, "other": other_member, "manager": manager}
+    next_action = {"next_action": "Rappeler", "next_action_due": date(2030, 1, 2)}
     with transaction.atomic():
         flow, statuses, _edges, items = _build(spec)
+        fields = {
+            "title": "Random case",
+            "email": "client@example.test" if has_email else "",
+        }
+        required = spec["require_next_action"] and spec["kinds"][0] == "open"
+        if required and not has_next:
+            # Refused at creation: an open case carries its next action.
+            with pytest.raises(ValidationError) as refused:
+                services.create_case(flow=flow, user=member, owner=member, **fields)
+            assert {"next_action", "next_action_due"} <= set(refused.value.message_dict)
+            has_next = True
         case = services.create_case(
             flow=flow,
             user=member,
             owner=member,
-            title="Random case",
-            email="client@example.test" if has_email else "",
+            **fields,
+            **(next_action if has_next else {}),
         )
         current = 0
         ticked: set[tuple[int, int]] = set()
         for step in moves:
+            if step["clear"] and has_next:
+                # Clearing the next action of an open case is refused when
+                # the flow requires one; a closed case may drop it.
+                try:
+                    services.update_case(
+                        case,
+                        user=manager,
+                        changes={"next_action": "", "next_action_due": None},
+                    )
+                except ValidationError:
+                    assert spec["require_next_action"]
+                    assert spec["kinds"][current] == "open"
+                else:
+                    assert not (
+                        spec["require_next_action"] and spec["kinds"][current] == "open"
+                    )
+                    has_next = False
             for n in step["tick"]:
                 if n < len(items[current]) and items[current][n].kind == "manual":
                     services.set_checklist_item(
@@ -162,7 +206,7 @@ def test_random_moves_never_violate_a_guard(
                     )
                     ticked.add((current, n))
             target = step["target"] % spec["size"]
-            expected = _oracle(spec, current, target, step, ticked, has_email)
+            expected = _oracle(spec, current, target, step, ticked, has_email, has_next)
             stale_code = statuses[(current + 1) % spec["size"]].code
             try:
                 change = services.move_case(
@@ -174,6 +218,7 @@ def test_random_moves_never_violate_a_guard(
                     if step["stale"]
                     else statuses[current].code,
                     override=step["override"],
+                    **(next_action if step["plan"] else {}),
                 )
             except services.TransitionBlocked as blocked:
                 assert set(blocked.codes) == expected
@@ -182,6 +227,7 @@ def test_random_moves_never_violate_a_guard(
                 assert expected == set(), f"moved despite {expected}"
                 assert change.to_status == statuses[target]
                 current = target
+                has_next = has_next or step["plan"]
             case.refresh_from_db()
             assert case.status == statuses[current].code
             last = StatusChange.objects.filter(case=case).order_by("-at", "-pk").first()

@@ -282,13 +282,16 @@ def test_move_query_count_does_not_depend_on_the_flow_size(
 # --- Creation -----------------------------------------------------------------
 
 
+NEXT = {"next_action": "Rappeler", "next_action_due": timezone.localdate()}
+
+
 def test_create_case_gives_a_reference_and_an_initial_entry(default_flow, member):
     year = timezone.localdate().year
     first = services.create_case(
-        flow=default_flow, user=member, owner=member, title="A"
+        flow=default_flow, user=member, owner=member, title="A", **NEXT
     )
     second = services.create_case(
-        flow=default_flow, user=member, owner=member, title="B"
+        flow=default_flow, user=member, owner=member, title="B", **NEXT
     )
     assert first.reference == f"{year}-0001"
     assert second.reference == f"{year}-0002"
@@ -303,9 +306,19 @@ def test_invalid_case_is_refused_and_consumes_no_number(default_flow, member):
     year = timezone.localdate().year
     with pytest.raises(ValidationError):
         services.create_case(
-            flow=default_flow, user=member, title="", email="not-an-email"
+            flow=default_flow, user=member, title="", email="not-an-email", **NEXT
         )
-    case = services.create_case(flow=default_flow, user=member, title="OK")
+    # Without its next action (required by the flow) a case is refused too,
+    # with every problem at once.
+    with pytest.raises(ValidationError) as error:
+        services.create_case(flow=default_flow, user=member, title="", email="x")
+    assert set(error.value.message_dict) == {
+        "title",
+        "email",
+        "next_action",
+        "next_action_due",
+    }
+    case = services.create_case(flow=default_flow, user=member, title="OK", **NEXT)
     assert case.reference == f"{year}-0001"
 
 

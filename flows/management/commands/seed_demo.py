@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from documents import demo as documents_demo
 from flows import demo, presets, roles
 
 DEMO_PASSWORD = "pilote-demo"
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             roles.set_role(user, role)
         flow = presets.load_lead_to_signature(lang)
         created_cases = demo.seed_cases(flow)
+        documents_demo.seed_documents(flow)  # issue 5: documents and quotes
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo ready: users "

@@ -1,0 +1,35 @@
+"""A small fixed-window rate limiter on Django's cache, for public pages.
+
+With the default LocMemCache each worker process counts on its own, so the
+effective limit is the setting times the number of processes; a shared cache
+(Redis, Memcached, database cache) makes it global. Good enough to slow
+down scraping and guessing; the tokens themselves are 256-bit random.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+def allow(key: str, *, limit: int | None = None, window: int | None = None) -> bool:
+    """Count one hit for `key`; False once `limit` hits fell in this window."""
+    limit = settings.QUOTE_LINK_RATE_LIMIT if limit is None else limit
+    window = settings.QUOTE_LINK_RATE_WINDOW if window is None else window
+    bucket = f"ratelimit:{key}:{int(time.time() // window)}"
+    # add() is a no-op when the key exists; incr() is atomic in LocMemCache
+    # and the shared backends.
+    cache.add(bucket, 0, timeout=window + 1)
+    try:
+        count = cache.incr(bucket)
+    except ValueError:  # expired between add() and incr()
+        cache.add(bucket, 1, timeout=window + 1)
+        count = 1
+    return count <= limit
+
+
+def retry_after(window: int | None = None) -> int:
+    window = settings.QUOTE_LINK_RATE_WINDOW if window is None else window
+    return max(1, int(window - time.time() % window))
