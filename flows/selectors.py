@@ -314,6 +314,20 @@ def filtered_cases(
     return cases
 
 
+# Won and lost columns show the cases closed in the last days only, as
+# Pipedrive and Odoo do: the board is for work in progress, and the window
+# query then ranks open cases plus a bounded tail instead of every case ever
+# closed. A text search still finds older ones; exports and insights see all.
+BOARD_CLOSED_DAYS = 30
+
+
+def on_board(cases: QuerySet[Case], filters: BoardFilters) -> QuerySet[Case]:
+    if filters.q:
+        return cases
+    since = clock.now() - timedelta(days=BOARD_CLOSED_DAYS)
+    return cases.filter(Q(closed_at__isnull=True) | Q(closed_at__gte=since))
+
+
 CARD_FIELDS = [
     "id",
     "flow_id",
@@ -358,9 +372,13 @@ def board_columns(
     Three queries whatever the number of cases: the totals (one aggregate),
     the first `limit` cards of every column (one window query), and nothing
     per card: the moves a user may pick come from `transitions`, loaded once.
-    Cards are ordered by time in status, the longest waiting first.
+    Cards are ordered by time in status, the longest waiting first. Won and
+    lost columns hold the cases closed recently (`on_board`).
     """
-    cases = filtered_cases(flow=flow, user=user, filters=filters, statuses=statuses)
+    cases = on_board(
+        filtered_cases(flow=flow, user=user, filters=filters, statuses=statuses),
+        filters,
+    )
     totals = {
         row["status"]: row
         for row in cases.order_by()
@@ -417,8 +435,9 @@ def column_page(
     limit: int = BOARD_PAGE_SIZE,
 ) -> tuple[list[Case], str]:
     """The next cards of one column after `after` (keyset paging, not OFFSET)."""
-    cases = filtered_cases(
-        flow=flow, user=user, filters=filters, statuses=statuses
+    cases = on_board(
+        filtered_cases(flow=flow, user=user, filters=filters, statuses=statuses),
+        filters,
     ).filter(status=status.code)
     try:
         stamp, pk = after.rsplit("|", 1)

@@ -60,6 +60,7 @@ def board_context(request: HtmxHttpRequest, filters: selectors.BoardFilters) -> 
         "filters": filters,
         "filter_query": query,
         "board_url": board_url,
+        "closed_days": selectors.BOARD_CLOSED_DAYS,
         "owners": selectors.team_members(),
         "refresh_seconds": MANAGER_REFRESH_SECONDS
         if roles.is_manager(request.user)

@@ -229,3 +229,12 @@ def test_entrypoint_migrates_before_starting_gunicorn():
 def test_dockerignore_keeps_secrets_and_local_state_out():
     entries = {line.strip() for line in DOCKERIGNORE.read_text().splitlines()}
     assert {".env", ".venv", "var", ".git"} <= entries
+
+
+def test_scheduler_runs_the_periodic_jobs_with_the_app_image(compose):
+    services = compose["services"]
+    scheduler = services["scheduler"]
+    assert scheduler["command"] == ["python", "manage.py", "run_scheduler"]
+    assert scheduler["build"] == services["app"]["build"]
+    assert scheduler["depends_on"]["db"]["condition"] == "service_healthy"
+    assert "${SECRET_KEY:?" in scheduler["environment"]["SECRET_KEY"]

@@ -87,3 +87,17 @@ def test_pages_have_no_inline_script(client, member):
     scripts = re.findall(r"<script\b[^>]*>", html)
     assert scripts
     assert all("src=" in tag for tag in scripts), scripts
+
+
+def test_the_readme_documents_every_environment_variable():
+    """A variable read by the settings but missing from the README is a lie by omission."""
+    import re
+
+    source = (ROOT / "config" / "settings.py").read_text()
+    names = set(
+        re.findall(r'(?:env_\w+|os\.environ\.get)\(\s*"([A-Z][A-Z0-9_]+)"', source)
+    )
+    readme = (ROOT / "README.md").read_text()
+    assert names, "no variable found: the pattern is out of date"
+    missing = sorted(name for name in names if f"`{name}`" not in readme)
+    assert missing == []

@@ -345,3 +345,24 @@ def test_move_forms_come_back_to_the_filtered_board(client, member, default_flow
     client.force_login(member)
     html = client.get(reverse("flows:board") + "?owner=mine&q=projet").content.decode()
     assert 'name="next" value="/board/?owner=mine&amp;q=projet"' in html
+
+
+def test_closed_columns_hold_recent_cases_only(client, member, manager, default_flow):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from config import clock
+
+    old = CaseFactory(flow=default_flow, owner=member, title="Perdu il y a longtemps")
+    with clock.frozen_at(timezone.now() - timedelta(days=60)):
+        services.move_case(old, "perdu", user=manager, reason="Ancien")
+    recent = CaseFactory(flow=default_flow, owner=member, title="Perdu hier")
+    services.move_case(recent, "perdu", user=manager, reason="Récent")
+    client.force_login(member)
+    html = client.get(reverse("flows:board")).content.decode()
+    assert "Perdu hier" in html and "Perdu il y a longtemps" not in html
+    assert "clos depuis moins de 30 jours" in html
+    # A search still finds it.
+    html = client.get(reverse("flows:board") + "?q=longtemps").content.decode()
+    assert "Perdu il y a longtemps" in html

@@ -1,7 +1,6 @@
 """Send today's reminder digests (cron: once each morning; idempotent)."""
 
-import os
-
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from flows import reminders
@@ -18,9 +17,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--base-url",
-            default=os.environ.get("PILOTE_BASE_URL", "http://localhost:8000"),
+            default=settings.PUBLIC_BASE_URL or "http://localhost:8000",
             help="Public address of Pilote, for the links in the e-mails "
-            "(default: $PILOTE_BASE_URL, else http://localhost:8000).",
+            "(default: the PUBLIC_BASE_URL setting, else http://localhost:8000).",
         )
         parser.add_argument(
             "--dry-run",
