@@ -336,6 +336,9 @@ class Quote(models.Model):
         _("numéro"), max_length=20, null=True, blank=True
     )
     revision = models.PositiveSmallIntegerField(_("version"), default=1)
+    # Incremented by every save of a draft: two people editing the same draft
+    # cannot silently overwrite each other (see services.save_draft).
+    edit_version = models.PositiveIntegerField(default=1, editable=False)
     status = models.CharField(
         _("statut"), max_length=10, choices=Status, default=Status.DRAFT
     )

@@ -347,8 +347,27 @@ def _editable(quote: Quote) -> Quote:
     return locked
 
 
-def save_draft(quote: Quote, *, user, fields: dict, lines: list[LineData]) -> Quote:
-    """Save a draft's fields and replace its lines (in the given order)."""
+class QuoteChanged(Exception):
+    """Someone saved the draft since the user loaded it; nothing was written."""
+
+    def __init__(self, quote: Quote, by: str, at):
+        self.quote, self.by, self.at = quote, by, at
+        super().__init__(f"quote {quote.pk} changed by {by} at {at}")
+
+
+def save_draft(
+    quote: Quote,
+    *,
+    user,
+    fields: dict,
+    lines: list[LineData],
+    expected_version: int | None = None,
+) -> Quote:
+    """Save a draft's fields and replace its lines (in the given order).
+
+    `expected_version` is the draft's `edit_version` the user loaded: a save
+    on top of someone else's raises QuoteChanged instead of overwriting it.
+    """
     unknown = set(fields) - set(DRAFT_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
@@ -356,8 +375,17 @@ def save_draft(quote: Quote, *, user, fields: dict, lines: list[LineData]) -> Qu
     flow_services.check_can_act(quote.case, user=user, action="edit_quote")
     with transaction.atomic():
         locked = _editable(quote)
+        if expected_version is not None and locked.edit_version != expected_version:
+            record = locked.history.select_related("history_user").first()
+            who = record.history_user if record else None
+            raise QuoteChanged(
+                locked,
+                (who.get_full_name() or who.get_username()) if who else "",
+                record.history_date if record else locked.updated_at,
+            )
         for name, value in fields.items():
             setattr(locked, name, value)
+        locked.edit_version += 1
         locked.full_clean(exclude=["case", "pdf", "signed_document"])
         locked._history_user = user
         clock.stamp_history(locked)

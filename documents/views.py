@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -208,11 +209,36 @@ def quote_save(request: HtmxHttpRequest, reference: str, pk: int) -> HttpRespons
     lines = [(index, row.line()) for index, row in formset.filled()]
     lines = _reordered(lines, action)
     try:
+        expected = int(request.POST.get("edit_version", ""))
+    except ValueError:
+        expected = None
+    try:
         quote = services.save_draft(
             quote,
             user=request.user,
             fields=form.changes(),
             lines=[line for _index, line in lines],
+            expected_version=expected,
+        )
+    except services.QuoteChanged as changed:
+        # Keep what this user typed; the form now carries the current
+        # version, so saving again (after checking) goes through.
+        when = formats.time_format(timezone.localtime(changed.at), "H:i")
+        form.add_error(
+            None,
+            _(
+                "Modifié par %(who)s à %(when)s pendant que vous écriviez : vos "
+                "saisies sont conservées ; vérifiez puis enregistrez à nouveau."
+            )
+            % {"who": changed.by or _("quelqu'un d'autre"), "when": when},
+        )
+        return _render_case(
+            request,
+            case,
+            partial="quotes",
+            status=409,
+            quote_form=form,
+            line_formset=formset,
         )
     except ValidationError as error:
         _add_errors(form, error)

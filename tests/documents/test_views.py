@@ -263,6 +263,36 @@ def test_builder_line_actions_with_htmx(client, member, case, draft, action, exp
     assert rows == len(expected) + (2 if action == "add" else 1)
 
 
+def test_two_people_editing_the_same_draft_do_not_overwrite_each_other(
+    client, member, manager, case, draft
+):
+    loaded = draft.edit_version
+    url = reverse("documents:quote_save", args=[case.reference, draft.pk])
+    # Manon saves first, from the version both loaded.
+    client.force_login(manager)
+    first = _builder_data(draft, LINES[:1], action="save")
+    first["edit_version"] = loaded
+    assert client.post(url, first, headers=HTMX).status_code == 200
+    # Louis saves on top of it: refused, his input kept, nothing lost.
+    client.force_login(member)
+    second = _builder_data(
+        draft, LINES, action="save", **{"quote-notes": "Notes de Louis"}
+    )
+    second["edit_version"] = loaded
+    response = client.post(url, second, headers=HTMX)
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "Modifié par Manon" in html
+    assert "Notes de Louis" in html
+    assert list(draft.lines.values_list("description", flat=True)) == ["Dépose"]
+    # The re-rendered form carries the current version: saving again works.
+    draft.refresh_from_db()
+    assert f'name="edit_version" value="{draft.edit_version}"' in html
+    second["edit_version"] = draft.edit_version
+    assert client.post(url, second, headers=HTMX).status_code == 200
+    assert draft.lines.count() == 2
+
+
 def test_builder_invalid_line_keeps_what_was_typed(client, member, case, draft):
     client.force_login(member)
     url = reverse("documents:quote_save", args=[case.reference, draft.pk])
