@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.text import slugify
 
+from audit import services as audit
 from config import clock
 from flows import services
 from flows.models import Case, ChecklistItem, Flow
@@ -455,10 +456,28 @@ def seed_cases(flow: Flow, *, seed: int = 42) -> int:
                     ),
                 )
             )
+    # The team's working days start with a login: the audit trail shows them
+    # like real ones (the same event the login signal records).
+    for days_ago in range(90, 0, -1):
+        day = today_local - timedelta(days=days_ago)
+        if day.weekday() >= 5:
+            continue
+        for offset, member in enumerate((manager, louis, sarah)):
+            moment = timezone.make_aware(
+                datetime.combine(day, time(8, 5 + 7 * offset)), zone
+            )
+            steps.append(Step(moment, next(counter), _login(member)))
     for step in sorted(steps):
         with clock.frozen_at(min(step.at, timezone.now())):
             step.run()
     return len(DEMO_CASES)
+
+
+def _login(user):
+    def run() -> None:
+        audit.record("login", user=user, data={"demo": True})
+
+    return run
 
 
 # The SLA days of the preset's open statuses (flows.presets).

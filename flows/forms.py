@@ -8,19 +8,10 @@ from django.utils.translation import gettext_lazy as _
 
 from flows import normalize
 from flows.models import Case
+from flows.services import EDITABLE_FIELDS
 
-CASE_FIELDS = [
-    "title",
-    "company",
-    "contact_name",
-    "email",
-    "phone",
-    "source",
-    "amount",
-    "next_action",
-    "next_action_due",
-    "meeting_at",
-]
+# The details a user edits are exactly those the service accepts.
+CASE_FIELDS = list(EDITABLE_FIELDS)
 
 
 class DateInput(forms.DateInput):

@@ -14,6 +14,7 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.models import AuditEvent
 from flows.models import Case, Comment, StatusChange
@@ -22,12 +23,12 @@ PAGE_SIZE = 20
 
 # What the timeline can show, for its filter; "" shows everything.
 KINDS = {
-    "moves": _("Déplacements"),
-    "changes": _("Modifications"),
-    "comments": _("Commentaires"),
-    "checklist": _("Checklist"),
-    "blocked": _("Refus et forçages"),
-    "documents": _("Documents et devis"),
+    "moves": gettext_lazy("Déplacements"),
+    "changes": gettext_lazy("Modifications"),
+    "comments": gettext_lazy("Commentaires"),
+    "checklist": gettext_lazy("Checklist"),
+    "blocked": gettext_lazy("Refus et forçages"),
+    "documents": gettext_lazy("Documents et devis"),
 }
 
 # Audit actions shown in the timeline, by filter kind.

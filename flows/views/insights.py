@@ -126,7 +126,8 @@ def days_text(value: timedelta | None) -> str:
 def percent_text(share: float | None) -> str:
     if share is None:
         return "—"
-    return f"{formats.number_format(round(share * 100), 0)} %"
+    # French writes "58 %", English "58%": the translators decide.
+    return _("%(percent)s %%") % {"percent": formats.number_format(round(share * 100), 0)}
 
 
 def money_text(amount: Decimal | None) -> str:

@@ -4,10 +4,7 @@ Runs on both databases: PostgreSQL serialises on the counter's row lock and
 the conditional UPDATE, SQLite on its single writer (IMMEDIATE transactions).
 """
 
-import threading
-
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -15,29 +12,9 @@ from documents import services
 from documents.models import Document, Quote
 from tests.documents.conftest import make_draft
 from tests.factories import CaseFactory
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _run_in_threads(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = work(index)
-        except Exception as error:  # noqa: BLE001 - collected for the assertions
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def test_concurrent_issues_get_consecutive_numbers(case, member, company):
@@ -52,7 +29,7 @@ def test_concurrent_issues_get_consecutive_numbers(case, member, company):
         quote = Quote.objects.get(pk=drafts[index].pk)
         return services.issue_quote(quote, user=member).number
 
-    results = _run_in_threads(len(drafts), issue)
+    results = run_in_threads(len(drafts), issue)
     year = timezone.localdate().year
     assert sorted(results) == [f"DEV-{year}-{n:04d}" for n in range(1, 5)], results
     assert Document.objects.filter(category__code="devis").count() == 4
@@ -66,7 +43,7 @@ def test_two_simultaneous_acceptances_record_exactly_one(sent, mailoutbox):
             token, name=f"Signataire {index}", ip=f"203.0.113.{index}", user_agent=""
         )
 
-    results = _run_in_threads(2, accept)
+    results = run_in_threads(2, accept)
     wins = [r for r in results if isinstance(r, services.Answer)]
     losses = [r for r in results if isinstance(r, services.QuoteLinkGone)]
     assert len(wins) == 1, results

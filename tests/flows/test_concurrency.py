@@ -4,38 +4,15 @@ Runs on both databases: PostgreSQL serialises on the row lock, SQLite on its
 single writer (IMMEDIATE transactions).
 """
 
-import threading
-
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from flows import services
 from flows.models import Case, StatusChange
 from tests.factories import CaseFactory
+from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _run_in_threads(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = work(index)
-        except Exception as error:  # noqa: BLE001 - collected for the assertions
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def test_two_simultaneous_moves_one_wins(default_flow, member, manager):
@@ -53,7 +30,7 @@ def test_two_simultaneous_moves_one_wins(default_flow, member, manager):
             mine, targets[index], user=user, expected_status="nouveau", **kwargs
         )
 
-    results = _run_in_threads(2, move)
+    results = run_in_threads(2, move)
     wins = [r for r in results if isinstance(r, StatusChange)]
     losses = [r for r in results if isinstance(r, services.TransitionBlocked)]
     assert len(wins) == 1, results
@@ -78,7 +55,7 @@ def test_concurrent_creation_gives_unique_gap_free_references(default_flow, memb
             next_action_due=timezone.localdate(),
         )
 
-    results = _run_in_threads(count, create)
+    results = run_in_threads(count, create)
     assert all(isinstance(r, Case) for r in results), results
     year = timezone.localdate().year
     references = sorted(case.reference for case in results)
