@@ -72,7 +72,10 @@ def main() -> None:
 
 
 def run(moves: int) -> None:
+    from datetime import timedelta
+
     from django.contrib.auth import get_user_model
+    from django.utils import timezone
 
     from audit import services as audit
     from flows import presets, roles, services
@@ -80,8 +83,16 @@ def run(moves: int) -> None:
     flow = presets.load_lead_to_signature("fr")
     user = get_user_model().objects.create_user("bench", password="x")
     roles.set_role(user, roles.MEMBER)
+    due = timezone.localdate() + timedelta(days=3)
     cases = [
-        services.create_case(flow=flow, user=user, owner=user, title=f"Bench {n}")
+        services.create_case(
+            flow=flow,
+            user=user,
+            owner=user,
+            title=f"Bench {n}",
+            next_action="Rappeler",
+            next_action_due=due,
+        )
         for n in range(2 * moves + 20)
     ]
 

@@ -368,3 +368,33 @@ if S3_BUCKET:
 
 # WeasyPrint logs every rendering step at INFO.
 LOGGING["loggers"]["weasyprint.progress"] = {"level": "WARNING"}
+
+# --- Data in and out ---------------------------------------------------------
+# CSV import (docs/data-in-and-out.md): the largest file and row count accepted,
+# and how many cases one INSERT writes.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 10 * 1024 * 1024)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20_000)
+IMPORT_BATCH_SIZE = 500
+# Uploaded files wait this long for their import, then are deleted.
+IMPORT_FILE_RETENTION_HOURS = env_int("IMPORT_FILE_RETENTION_HOURS", 24)
+# Public lead form (/lead/, off until an admin enables it): submissions per IP
+# address per window (same limiter as the quote link), the minimum time a
+# human takes to fill it in, and the sites allowed to frame /lead/embed/
+# (e.g. "https://www.example.fr"; empty: none).
+LEAD_FORM_RATE_LIMIT = env_int("LEAD_FORM_RATE_LIMIT", 5)
+LEAD_FORM_RATE_WINDOW = env_int("LEAD_FORM_RATE_WINDOW", 600)
+LEAD_FORM_MIN_SECONDS = env_int("LEAD_FORM_MIN_SECONDS", 3)
+LEAD_FORM_FRAME_ANCESTORS = env_list("LEAD_FORM_FRAME_ANCESTORS")
+# Webhooks: https:// targets only unless WEBHOOK_ALLOW_HTTP (on with DEBUG);
+# private, loopback and link-local addresses refused unless
+# WEBHOOK_ALLOW_PRIVATE_TARGETS. "thread" sends right after the commit in a
+# background thread (the cron command retries); "cron" leaves every delivery
+# to `manage.py deliver_webhooks`.
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", DEBUG)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+WEBHOOK_DISPATCH = os.environ.get("WEBHOOK_DISPATCH", "thread").strip() or "thread"
+WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 5)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+# The after-commit thread sends at most this many deliveries of one
+# transaction (an import creates thousands); the command sends the rest.
+WEBHOOK_IMMEDIATE_MAX = env_int("WEBHOOK_IMMEDIATE_MAX", 50)

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from config import views
+from flows.views import lead_form
 
 urlpatterns = [
     path(
@@ -17,4 +18,7 @@ urlpatterns = [
     path("", include("flows.urls")),
     # Documents and quotes (issue 5), with the public quote link /q/<token>/.
     path("", include("documents.urls")),
+    # Public lead form (issue 8), off until an admin enables it.
+    path("lead/", lead_form.lead_form, name="lead_form"),
+    path("lead/embed/", lead_form.lead_form_embed, name="lead_form_embed"),
 ]

@@ -475,6 +475,7 @@ def issue_quote(quote: Quote, *, user) -> Quote:
             raise QuoteIncomplete(missing)
         if not profile.vat_applies and any(line.vat_rate for line in lines):
             raise QuoteIncomplete(
+                # xgettext:no-python-format
                 [_("TVA à 0 % sur chaque ligne (franchise en base de TVA)")]
             )
         now = clock.now()
@@ -808,6 +809,7 @@ def accept_quote(
                 "signed_sha256": quote.signed_document.sha256,
             },
         )
+        flow_services.webhooks.quote_accepted(quote)  # queued here, sent on commit
     answer = Answer(quote=quote)
     _move_to_won(answer)
     _notify(answer, accepted=True, base_url=base_url)

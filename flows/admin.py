@@ -1,5 +1,6 @@
 """Admin for the flow configuration (admins) and a read-only view of cases."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
@@ -18,8 +19,11 @@ from flows.models import (
     Case,
     ChecklistItem,
     Flow,
+    LeadFormSettings,
     Status,
     Transition,
+    Webhook,
+    WebhookDelivery,
 )
 
 
@@ -259,3 +263,170 @@ class AuditedUserAdmin(AuditedAdminMixin, UserAdmin):
 @admin.register(Group)
 class AuditedGroupAdmin(AuditedAdminMixin, GroupAdmin):
     pass
+
+
+# --- Data in and out (issue 8): the public lead form and webhooks ----------------
+
+
+@admin.register(LeadFormSettings)
+class LeadFormSettingsAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """One row: the list opens it directly."""
+
+    fieldsets = [
+        (None, {"fields": ["enabled"]}),
+        (_("Champs demandés"), {"fields": ["ask_company", "ask_phone", "ask_message"]}),
+        (_("Attribution"), {"fields": ["assignment", "fixed_owner"]}),
+        (None, {"fields": ["thank_you_text"]}),
+    ]
+
+    def changelist_view(self, request, extra_context=None):
+        from django.shortcuts import redirect
+
+        from flows import leadform
+
+        row = leadform.lead_settings()
+        return redirect("admin:flows_leadformsettings_change", row.pk)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "fixed_owner":
+            from flows import selectors
+
+            kwargs["queryset"] = selectors.team_members()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class WebhookForm(forms.ModelForm):
+    url = forms.URLField(
+        label=_("Adresse"),
+        max_length=500,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"class": "vURLField"}),
+        help_text=_("https:// ; jamais une adresse privée ou locale."),
+    )
+    events = forms.MultipleChoiceField(
+        label=_("Événements"),
+        choices=Webhook.Event.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = Webhook
+        fields = ["name", "url", "secret", "events", "is_active"]
+
+
+@admin.register(Webhook)
+class WebhookAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    form = WebhookForm
+    list_display = ["name", "url", "event_list", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    readonly_fields = ["delivery_log"]
+    fields = ["name", "url", "secret", "events", "is_active", "delivery_log"]
+
+    @admin.display(description=_("événements"))
+    def event_list(self, obj: Webhook) -> str:
+        return ", ".join(obj.events or [])
+
+    @admin.display(description=_("derniers envois"))
+    def delivery_log(self, obj: Webhook):
+        from django.urls import reverse
+        from django.utils.html import format_html, format_html_join
+
+        if obj.pk is None:
+            return "—"
+        rows = obj.deliveries.order_by("-created_at", "-pk")[:20]
+        table = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+            "<td>{}</td></tr>",
+            (
+                (
+                    d.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    d.event,
+                    d.get_state_display(),
+                    d.attempts,
+                    d.last_status_code or "—",
+                    f"{d.last_duration_ms} ms"
+                    if d.last_duration_ms is not None
+                    else "—",
+                    d.last_error[:120] or "—",
+                )
+                for d in rows
+            ),
+        )
+        url = (
+            reverse("admin:flows_webhookdelivery_changelist")
+            + f"?webhook__id__exact={obj.pk}"
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>"
+            '<p><a href="{}">{}</a></p>',
+            _("créé"),
+            _("événement"),
+            _("état"),
+            _("tentatives"),
+            _("code HTTP"),
+            _("durée"),
+            _("dernière erreur"),
+            table,
+            url,
+            _("Tout le journal des envois"),
+        )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: read-only, with a "send again" action."""
+
+    list_display = [
+        "created_at",
+        "webhook",
+        "event",
+        "state",
+        "attempts",
+        "last_status_code",
+        "last_duration_ms",
+        "short_error",
+        "next_attempt_at",
+        "delivered_at",
+    ]
+    list_filter = ["state", "event", "webhook"]
+    list_select_related = ["webhook"]
+    date_hierarchy = "created_at"
+    actions = ["send_again"]
+
+    @admin.display(description=_("dernière erreur"))
+    def short_error(self, obj: WebhookDelivery) -> str:
+        return obj.last_error[:80]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Renvoyer maintenant"), permissions=["view"])
+    def send_again(self, request, queryset):
+        from flows import webhooks
+
+        ids = list(
+            queryset.exclude(state=WebhookDelivery.State.DELIVERED).values_list(
+                "pk", flat=True
+            )
+        )
+        count = webhooks.retry_now(queryset)
+        webhooks.dispatch_on_commit(ids)
+        audit.record("webhook_retry", user=request.user, data={"deliveries": count})
+        self.message_user(
+            request,
+            _("%(count)s envois relancés.") % {"count": count},
+        )

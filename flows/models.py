@@ -797,3 +797,226 @@ class DiagnosticResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.score}/10"
+
+
+# --- Data in and out: imports, the public lead form, webhooks -------------------
+
+
+def new_import_token() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(24)
+
+
+class ImportRun(models.Model):
+    """One uploaded CSV file, from its preview to its import.
+
+    The file waits in private storage between the preview and the import, so
+    the import re-reads and re-validates exactly what was previewed; the row
+    lock on this run makes a double submit import once.
+    """
+
+    class State(models.TextChoices):
+        UPLOADED = "uploaded", _("chargé")
+        IMPORTED = "imported", _("importé")
+
+    token = models.CharField(
+        max_length=64, unique=True, default=new_import_token, editable=False
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("par"),
+    )
+    created_at = models.DateTimeField(_("le"), default=timezone.now)
+    original_name = models.CharField(_("fichier"), max_length=255)
+    # Name in the default (private) storage; emptied when the file is deleted.
+    file_name = models.CharField(max_length=255, blank=True)
+    size = models.PositiveIntegerField(_("taille"), default=0)
+    encoding = models.CharField(_("encodage"), max_length=20)
+    delimiter = models.CharField(_("séparateur"), max_length=1)
+    headers = models.JSONField(_("colonnes"), default=list)
+    # The options of the last preview (mapping, status, owner, duplicates).
+    options = models.JSONField(_("réglages"), default=dict, blank=True)
+    state = models.CharField(
+        _("état"), max_length=10, choices=State, default=State.UPLOADED
+    )
+    imported_at = models.DateTimeField(_("importé le"), null=True, blank=True)
+    result = models.JSONField(_("résultat"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class LeadFormSettings(models.Model):
+    """The public lead form (/lead/): one row, edited in the admin."""
+
+    class Assignment(models.TextChoices):
+        ROUND_ROBIN = "round_robin", _("à tour de rôle entre les membres")
+        FIXED = "fixed", _("toujours la même personne")
+
+    enabled = models.BooleanField(
+        _("activé"),
+        default=False,
+        help_text=_("Désactivé : /lead/ répond « page introuvable »."),
+    )
+    ask_company = models.BooleanField(_("demander la société"), default=True)
+    ask_phone = models.BooleanField(_("demander le téléphone"), default=True)
+    ask_message = models.BooleanField(_("demander un message"), default=True)
+    assignment = models.CharField(
+        _("attribution"),
+        max_length=20,
+        choices=Assignment,
+        default=Assignment.ROUND_ROBIN,
+    )
+    fixed_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("responsable attitré"),
+        help_text=_("Pour l'attribution « toujours la même personne »."),
+    )
+    thank_you_text = models.TextField(
+        _("message de remerciement"),
+        blank=True,
+        help_text=_("Affiché après l'envoi ; vide : un message par défaut."),
+    )
+    # Round robin: who got the last lead.
+    last_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("formulaire de contact public")
+        verbose_name_plural = _("formulaire de contact public")
+
+    def __str__(self) -> str:
+        return str(_("Formulaire de contact public"))
+
+    def clean(self) -> None:
+        if self.assignment == self.Assignment.FIXED and self.fixed_owner_id is None:
+            raise ValidationError(
+                {"fixed_owner": _("Choisissez la personne qui reçoit les demandes.")}
+            )
+
+
+def new_webhook_secret() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(32)
+
+
+class Webhook(models.Model):
+    """A URL told about events, each POST signed with `secret` (HMAC-SHA256)."""
+
+    class Event(models.TextChoices):
+        CASE_CREATED = "case.created", _("dossier créé")
+        CASE_MOVED = "case.moved", _("dossier déplacé")
+        CASE_WON = "case.won", _("dossier gagné")
+        CASE_LOST = "case.lost", _("dossier perdu")
+        QUOTE_ACCEPTED = "quote.accepted", _("devis accepté")
+
+    name = models.CharField(_("nom"), max_length=100)
+    url = models.URLField(_("adresse"), max_length=500)
+    secret = models.CharField(
+        _("secret"),
+        max_length=100,
+        default=new_webhook_secret,
+        help_text=_(
+            "Clé de la signature X-Pilote-Signature : à copier dans l'outil qui "
+            "reçoit les événements."
+        ),
+    )
+    events = models.JSONField(_("événements"), default=list)
+    is_active = models.BooleanField(_("actif"), default=True)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from flows import webhooks
+
+        errors: dict[str, list[str]] = {}
+        unknown = set(self.events or []) - set(self.Event.values)
+        if unknown or not isinstance(self.events, list):
+            errors["events"] = [_("Événement inconnu.")]
+        elif not self.events:
+            errors["events"] = [_("Choisissez au moins un événement.")]
+        if self.url:
+            try:
+                webhooks.check_target(self.url)
+            except ValidationError as error:
+                errors["url"] = error.messages
+        if errors:
+            raise ValidationError(errors)
+
+
+class WebhookDelivery(models.Model):
+    """One event to send to one webhook: queued in the business transaction."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("à envoyer")
+        DELIVERED = "delivered", _("livré")
+        FAILED = "failed", _("abandonné")
+
+    webhook = models.ForeignKey(
+        Webhook,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("webhook"),
+    )
+    event = models.CharField(_("événement"), max_length=30)
+    event_id = models.UUIDField(_("identifiant"), unique=True)
+    # The exact JSON sent (signed as is, identical on every attempt).
+    body = models.TextField(_("contenu"))
+    state = models.CharField(
+        _("état"), max_length=10, choices=State, default=State.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
+    created_at = models.DateTimeField(_("créée le"), default=timezone.now)
+    next_attempt_at = models.DateTimeField(
+        _("prochaine tentative"), default=timezone.now
+    )
+    last_attempt_at = models.DateTimeField(
+        _("dernière tentative"), null=True, blank=True
+    )
+    delivered_at = models.DateTimeField(_("livrée le"), null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(
+        _("code HTTP"), null=True, blank=True
+    )
+    last_duration_ms = models.PositiveIntegerField(
+        _("durée (ms)"), null=True, blank=True
+    )
+    last_error = models.TextField(_("dernière erreur"), blank=True)
+
+    class Meta:
+        verbose_name = _("envoi de webhook")
+        verbose_name_plural = _("envois de webhooks")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The cron command's "what is due" query.
+            models.Index(fields=["state", "next_attempt_at"], name="webhook_due"),
+            models.Index(fields=["webhook", "-created_at"], name="webhook_log"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.webhook_id} ({self.state})"

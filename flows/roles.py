@@ -50,6 +50,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "auth.add_user",
         "auth.change_user",
         "auth.view_group",
+        # Data in and out (issue 8): the lead form settings and webhooks.
+        "flows.view_leadformsettings",
+        "flows.change_leadformsettings",
+        "flows.view_webhook",
+        "flows.add_webhook",
+        "flows.change_webhook",
+        "flows.delete_webhook",
+        "flows.view_webhookdelivery",
     ],
 }
 

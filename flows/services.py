@@ -16,7 +16,15 @@ from django_fsm import ConcurrentTransition
 
 from audit import services as audit
 from config import clock
-from flows import guards, normalize, notifications, roles, selectors, sequences
+from flows import (
+    guards,
+    normalize,
+    notifications,
+    roles,
+    selectors,
+    sequences,
+    webhooks,
+)
 from flows.models import (
     Case,
     CaseChecklistItem,
@@ -229,6 +237,10 @@ def _apply_move(
         }
         | ({"next_action": planned.get("next_action", "")} if planned else {}),
     )
+    # Queued in this transaction, sent after the commit (never on rollback).
+    webhooks.case_moved(
+        case, transition, actor=_actor(user, actor_label), reason=reason, at=now
+    )
     return change
 
 
@@ -304,7 +316,80 @@ def create_case(
             obj=case,
             data={"reference": case.reference, "title": case.title},
         )
+        webhooks.case_created(case, status=initial)
     return case
+
+
+def create_cases_bulk(
+    cases: list[Case],
+    *,
+    status: Status,
+    user,
+    reason: str = "import",
+    hooks: list | None = None,
+) -> list[int]:
+    """Insert validated cases in `status`: references, history, entry rows.
+
+    The import's path (thousands of rows): call it batch by batch inside the
+    import's transaction. Each case was built with `status=status.code` (set
+    at construction: bulk inserts skip save(), hence the FSM, so the status
+    is never assigned) and validated by the caller; its `owner` is an object
+    or None. References come from one block of the sequence, so they stay
+    gap-free. Writes no audit event (the import records one for the file)
+    and queues `case.created` for `hooks` without sending: the caller
+    dispatches after its commit. Returns the queued delivery ids.
+    """
+    from simple_history.utils import bulk_create_with_history
+
+    if not cases:
+        return []
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(
+            "create_cases_bulk() must run inside the import's transaction"
+        )
+    if any(case.status != status.code for case in cases):
+        raise ValueError("every case must be built in the given status")
+    now = clock.now()
+    year = timezone.localtime(now).year
+    numbers = sequences.next_values(f"case-{year}", len(cases))
+    for case, number in zip(cases, numbers, strict=True):
+        case.reference = f"{year}-{number:04d}"
+        case.created_by = user
+        case.created_at = case.status_entered_at = now
+        case.closed_at = now if status.is_closed else None
+    created = bulk_create_with_history(
+        cases,
+        Case,
+        batch_size=len(cases),
+        default_user=user,
+        default_change_reason=reason,
+        default_date=now,
+    )
+    StatusChange.objects.bulk_create(
+        [
+            StatusChange(
+                case_id=case.pk,
+                from_status=None,
+                to_status=status,
+                at=now,
+                by=user,
+                actor_label=_actor(user, "") if user is None else "",
+                reason=reason,
+            )
+            for case in created
+        ],
+        batch_size=len(created),
+    )
+    if not hooks:
+        return []
+    return webhooks.queue(
+        [
+            (webhooks.Event.CASE_CREATED, {"case": webhooks.case_data(case, status)})
+            for case in created
+        ],
+        hooks=hooks,
+        dispatch=False,
+    )
 
 
 def next_action_errors(case: Case) -> dict[str, list[str]]:
@@ -373,21 +458,36 @@ def set_checklist_item(
     return state
 
 
-def add_comment(case: Case, *, user, body: str) -> Comment:
-    """Add a comment; any team member may comment on any case."""
+def add_comment(case: Case, *, user, body: str, actor_label: str = "") -> Comment:
+    """Add a comment; any team member may comment on any case.
+
+    `user=None` with an `actor_label` ("client": the public lead form) adds
+    a comment without an author; it mentions nobody. Raises ActionRefused
+    or ValidationError.
+    """
     body = (body or "").strip()
     if not body:
         raise ValidationError(_("Le commentaire est vide."))
-    if not roles.is_member(user):
+    if user is None and not actor_label:
+        raise ActionRefused(_("Seuls les membres de l'équipe peuvent commenter."))
+    if user is not None and not roles.is_member(user):
         raise ActionRefused(_("Seuls les membres de l'équipe peuvent commenter."))
     with transaction.atomic():
         comment = Comment.objects.create(
             case=case, author=user, body=body, created_at=clock.now()
         )
-        audit.record("comment_added", user=user, case=case, obj=comment, data={})
-        notifications.notify_mentions(
-            case, body=body, author=user, comment_id=comment.pk
+        audit.record(
+            "comment_added",
+            user=user,
+            actor_label=actor_label,
+            case=case,
+            obj=comment,
+            data={},
         )
+        if user is not None:
+            notifications.notify_mentions(
+                case, body=body, author=user, comment_id=comment.pk
+            )
     return comment
 
 

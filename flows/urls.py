@@ -5,6 +5,8 @@ from flows.views import (
     case_new,
     cases,
     diagnostic,
+    exports,
+    imports,
     insights,
     notifications,
     pages,
@@ -15,6 +17,7 @@ app_name = "flows"
 urlpatterns = [
     path("board/", board.board, name="board"),
     path("board/columns/<slug:code>/", board.board_column, name="board_column"),
+    path("board/export/", exports.board_export, name="board_export"),
     path("cases/new/", case_new.case_new, name="case_new"),
     path("cases/new/duplicates/", case_new.case_duplicates, name="case_duplicates"),
     path("cases/<str:reference>/", cases.case_detail, name="case_detail"),
@@ -50,4 +53,9 @@ urlpatterns = [
         notifications.preferences,
         name="notification_preferences",
     ),
+    # Data in and out (issue 8): CSV import for managers.
+    path("import/", imports.import_upload, name="import_upload"),
+    path("import/<str:token>/", imports.import_preview, name="import_preview"),
+    path("import/<str:token>/done/", imports.import_done, name="import_done"),
+    path("import/<str:token>/errors.csv", imports.import_errors, name="import_errors"),
 ]

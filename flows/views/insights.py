@@ -127,7 +127,9 @@ def percent_text(share: float | None) -> str:
     if share is None:
         return "—"
     # French writes "58 %", English "58%": the translators decide.
-    return _("%(percent)s %%") % {"percent": formats.number_format(round(share * 100), 0)}
+    return _("%(percent)s %%") % {
+        "percent": formats.number_format(round(share * 100), 0)
+    }
 
 
 def money_text(amount: Decimal | None) -> str:

@@ -22,6 +22,9 @@ PUBLIC_NAMES = {
     "documents:quote_public_pdf",
     "documents:quote_accept",
     "documents:quote_decline",
+    # The public lead form, when an admin enables it (issue 8).
+    "lead_form",
+    "lead_form_embed",
 }
 
 

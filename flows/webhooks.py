@@ -1,0 +1,495 @@
+"""Signed webhooks: queued in the business transaction, sent after it commits.
+
+The services call `case_created`, `case_moved` and `quote_accepted` inside
+their transaction: each subscribed webhook gets a `WebhookDelivery` row, so
+a rolled-back change sends nothing. After the commit a background thread
+sends the new rows (a short timeout; the user's request never waits for
+it), and `manage.py deliver_webhooks`, run every minute by cron, retries
+what failed with an exponential backoff.
+
+Each POST carries a JSON body and three headers::
+
+    X-Pilote-Event: case.moved
+    X-Pilote-Timestamp: 1767225600
+    X-Pilote-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">
+
+Only `https://` targets (unless WEBHOOK_ALLOW_HTTP), and never a private,
+loopback or link-local address (unless WEBHOOK_ALLOW_PRIVATE_TARGETS): the
+host is resolved and checked when the webhook is saved and again at every
+send, and the connection goes to the address that was checked (a DNS answer
+that changes in between cannot redirect it). Redirects are not followed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import json
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from functools import partial
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connections, transaction
+from django.utils.translation import gettext as _
+
+from config import clock
+from flows.models import Case, Status, Transition, Webhook, WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+Event = Webhook.Event
+State = WebhookDelivery.State
+
+USER_AGENT = "Pilote-Webhook/1"
+# What is kept of a receiver's answer in the delivery log.
+MAX_LOGGED_BODY = 500
+# A claimed delivery whose sender died is due again after this long.
+LEASE = timedelta(minutes=2)
+
+
+# --- Targets ----------------------------------------------------------------------
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        raise ValidationError(
+            _("Le nom d'hôte « %(host)s » est introuvable.") % {"host": host}
+        ) from error
+    addresses: list[str] = []
+    for _family, _type, _proto, _name, sockaddr in infos:
+        if sockaddr[0] not in addresses:
+            addresses.append(sockaddr[0])
+    return addresses
+
+
+def check_target(url: str) -> list[str]:
+    """The addresses `url` may be sent to; ValidationError when it is refused."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme != "https" and not (scheme == "http" and settings.WEBHOOK_ALLOW_HTTP):
+        raise ValidationError(_("Seules les adresses https:// sont acceptées."))
+    if not parts.hostname:
+        raise ValidationError(_("Adresse invalide : il manque le nom d'hôte."))
+    if parts.username or parts.password:
+        raise ValidationError(
+            _("Pas d'identifiants dans l'adresse : la signature authentifie l'envoi.")
+        )
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError as error:
+        raise ValidationError(_("Port invalide.")) from error
+    addresses = _resolve(parts.hostname, port)
+    if not settings.WEBHOOK_ALLOW_PRIVATE_TARGETS:
+        refused = [address for address in addresses if not _is_public(address)]
+        if refused:
+            raise ValidationError(
+                _(
+                    "« %(host)s » mène à une adresse privée, locale ou réservée "
+                    "(%(address)s) : refusée."
+                )
+                % {"host": parts.hostname, "address": refused[0]}
+            )
+    return addresses
+
+
+# --- Signing ------------------------------------------------------------------------
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """`sha256=<hex>` of HMAC-SHA256(secret, "<timestamp>.<body>")."""
+    digest = hmac.new(
+        secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256
+    ).hexdigest()
+    return f"sha256={digest}"
+
+
+def verify(
+    secret: str, timestamp: str, body: bytes, received: str, *, tolerance: int = 300
+) -> bool:
+    """What a receiver does: check the signature and that it is recent."""
+    try:
+        age = abs(time.time() - int(timestamp))
+    except ValueError:
+        return False
+    return age <= tolerance and hmac.compare_digest(
+        signature(secret, timestamp, body), received
+    )
+
+
+# --- Queueing (inside the business transaction) ----------------------------------
+
+
+def subscribed(events: Iterable[str]) -> list[Webhook]:
+    """Active webhooks wanting any of `events` (one query; filtered here,
+    as JSON containment lookups differ between SQLite and PostgreSQL)."""
+    wanted = set(events)
+    return [
+        hook
+        for hook in Webhook.objects.filter(is_active=True).only("id", "events")
+        if wanted & set(hook.events or [])
+    ]
+
+
+def _body(event: str, event_id: uuid.UUID, data: dict, at) -> str:
+    payload = {
+        "id": str(event_id),
+        "event": event,
+        "created_at": at.isoformat(),
+        "data": data,
+    }
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def queue(
+    items: Sequence[tuple[str, dict]],
+    *,
+    hooks: list[Webhook] | None = None,
+    dispatch: bool = True,
+) -> list[int]:
+    """Queue one delivery per (event, data) and subscribed webhook.
+
+    Call inside the transaction of the change: a rollback removes the rows
+    and the after-commit sending with them. Returns the new delivery ids.
+    """
+    if hooks is None:
+        hooks = subscribed(event for event, _data in items)
+    if not hooks:
+        return []
+    now = clock.now()
+    rows = []
+    for event, data in items:
+        for hook in hooks:
+            if event in hook.events:
+                event_id = uuid.uuid4()
+                rows.append(
+                    WebhookDelivery(
+                        webhook_id=hook.pk,
+                        event=event,
+                        event_id=event_id,
+                        body=_body(event, event_id, data, now),
+                        created_at=now,
+                        next_attempt_at=now,
+                    )
+                )
+    created = WebhookDelivery.objects.bulk_create(rows, batch_size=500)
+    ids = [row.pk for row in created]
+    if dispatch:
+        dispatch_on_commit(ids)
+    return ids
+
+
+def dispatch_on_commit(ids: list[int]) -> None:
+    """Send `ids` after the commit, without making the request wait."""
+    mode = settings.WEBHOOK_DISPATCH
+    ids = ids[: settings.WEBHOOK_IMMEDIATE_MAX]
+    if not ids or mode == "cron":
+        return
+    if mode == "inline":  # tests and debugging: in the caller's thread
+        transaction.on_commit(partial(deliver, ids))
+    else:
+        transaction.on_commit(partial(_start_thread, ids))
+
+
+def _start_thread(ids: list[int]) -> None:
+    threading.Thread(
+        target=_deliver_in_thread, args=(ids,), name="pilote-webhooks", daemon=True
+    ).start()
+
+
+def _deliver_in_thread(ids: list[int]) -> None:
+    try:
+        deliver(ids)
+    except Exception:  # noqa: BLE001 - logged; the cron command retries
+        logger.exception("webhook deliveries %s", ids)
+    finally:
+        # This thread's own connections only (back to the pool, if any).
+        connections.close_all()
+
+
+# --- What the services call ---------------------------------------------------------
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _status(status: Status | None, code: str) -> dict:
+    if status is None:
+        return {"code": code, "label": code, "kind": None}
+    return {"code": status.code, "label": status.label, "kind": status.kind}
+
+
+def case_data(case: Case, status: Status | None = None) -> dict:
+    """What a receiver learns about a case."""
+    if status is None or status.code != case.status:
+        status = Status.objects.filter(flow_id=case.flow_id, code=case.status).first()
+    path = case.get_absolute_url()
+    return {
+        "reference": case.reference,
+        "title": case.title,
+        "company": case.company,
+        "contact_name": case.contact_name,
+        "email": case.email,
+        "phone": case.phone,
+        "source": case.source,
+        "amount": str(case.amount) if case.amount is not None else None,
+        "status": _status(status, case.status),
+        "owner": case.owner.get_username() if case.owner_id else None,
+        "next_action": case.next_action,
+        "next_action_due": _iso(case.next_action_due),
+        "created_at": _iso(case.created_at),
+        "closed_at": _iso(case.closed_at),
+        "url": (settings.PUBLIC_BASE_URL + path) if settings.PUBLIC_BASE_URL else path,
+    }
+
+
+def case_created(case: Case, *, status: Status) -> None:
+    hooks = subscribed([Event.CASE_CREATED])
+    if hooks:
+        queue([(Event.CASE_CREATED, {"case": case_data(case, status)})], hooks=hooks)
+
+
+def case_moved(
+    case: Case, transition: Transition, *, actor: str, reason: str, at
+) -> None:
+    """case.moved, plus case.won or case.lost from the target's kind."""
+    target = transition.target
+    events = [Event.CASE_MOVED]
+    if target.kind == Status.Kind.WON:
+        events.append(Event.CASE_WON)
+    elif target.kind == Status.Kind.LOST:
+        events.append(Event.CASE_LOST)
+    hooks = subscribed(events)
+    if not hooks:
+        return
+    data = {
+        "case": case_data(case, target),
+        "from": _status(transition.source, transition.source.code),
+        "to": _status(target, target.code),
+        "by": actor,
+        "reason": reason,
+        "at": _iso(at),
+    }
+    queue([(event, data) for event in events], hooks=hooks)
+
+
+def quote_accepted(quote) -> None:
+    hooks = subscribed([Event.QUOTE_ACCEPTED])
+    if not hooks:
+        return
+    case = quote.case
+    queue(
+        [
+            (
+                Event.QUOTE_ACCEPTED,
+                {
+                    "quote": {
+                        "number": quote.number,
+                        "revision": quote.revision,
+                        "title": quote.title,
+                        "total_ht": str(quote.total_ht),
+                        "total_ttc": str(quote.total_ttc),
+                        "accepted_name": quote.accepted_name,
+                        "accepted_at": _iso(quote.accepted_at),
+                    },
+                    "case": case_data(case),
+                },
+            )
+        ],
+        hooks=hooks,
+    )
+
+
+# --- Sending --------------------------------------------------------------------------
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address that was checked, not to a fresh DNS answer."""
+
+    def __init__(self, host: str, port: int, *, address: str, timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, *, address: str, timeout: float):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        # The certificate is checked against the host name, as usual.
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    """POST once; return (status, start of the answer). Never follows redirects.
+
+    Raises ValidationError for a refused target and OSError (timeouts
+    included) for a network failure.
+    """
+    addresses = check_target(url)  # again at send time: DNS may have changed
+    parts = urlsplit(url)
+    https = parts.scheme.lower() == "https"
+    port = parts.port or (443 if https else 80)
+    connection_class = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
+    connection = connection_class(
+        parts.hostname,
+        port,
+        address=addresses[0],
+        timeout=settings.WEBHOOK_TIMEOUT,
+    )
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        answer = response.read(MAX_LOGGED_BODY)
+        return response.status, answer.decode("utf-8", "replace")
+    finally:
+        connection.close()
+
+
+def headers_for(delivery: WebhookDelivery, body: bytes, timestamp: str) -> dict:
+    return {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": USER_AGENT,
+        "X-Pilote-Event": delivery.event,
+        "X-Pilote-Delivery": str(delivery.event_id),
+        "X-Pilote-Timestamp": timestamp,
+        "X-Pilote-Signature": signature(delivery.webhook.secret, timestamp, body),
+    }
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait after the n-th failed attempt: 1 min, 5, 25, ~2 h, ~10 h, then 24 h."""
+    return timedelta(seconds=min(60 * 5 ** (attempts - 1), 24 * 60 * 60))
+
+
+def _claim(delivery: WebhookDelivery) -> bool:
+    """Take a due delivery for this sender (thread or cron), or leave it."""
+    now = clock.now()
+    return (
+        WebhookDelivery.objects.filter(
+            pk=delivery.pk, state=State.PENDING, next_attempt_at__lte=now
+        ).update(next_attempt_at=now + LEASE)
+        == 1
+    )
+
+
+def attempt(delivery: WebhookDelivery) -> bool:
+    """Send one delivery once and log the outcome; True when delivered."""
+    body = delivery.body.encode()
+    timestamp = str(int(time.time()))
+    started = time.perf_counter()
+    status, error = None, ""
+    try:
+        status, answer = post(
+            delivery.webhook.url, body, headers_for(delivery, body, timestamp)
+        )
+        if not 200 <= status < 300:
+            error = f"HTTP {status}" + (
+                f" : {answer.strip()}" if answer.strip() else ""
+            )
+    except ValidationError as refused:
+        error = " ".join(refused.messages)
+    except (OSError, http.client.HTTPException) as failure:
+        error = f"{type(failure).__name__}: {failure}"
+    duration = int((time.perf_counter() - started) * 1000)
+    now = clock.now()
+    attempts = delivery.attempts + 1
+    changes = {
+        "attempts": attempts,
+        "last_attempt_at": now,
+        "last_status_code": status,
+        "last_duration_ms": duration,
+        "last_error": error[:1000],
+    }
+    if not error:
+        changes |= {"state": State.DELIVERED, "delivered_at": now}
+    elif attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+        changes |= {"state": State.FAILED}
+    else:
+        changes |= {"next_attempt_at": now + backoff(attempts)}
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(delivery, name, value)
+    if error:
+        logger.warning(
+            "webhook %s (%s) attempt %s failed: %s",
+            delivery.webhook_id,
+            delivery.event,
+            attempts,
+            error,
+        )
+    return not error
+
+
+def deliver(ids: Iterable[int]) -> Counter:
+    """Send the due deliveries among `ids`, in order.
+
+    After a failure the other deliveries of the same webhook wait for the
+    next run: a dead receiver costs one timeout per run, not one per event.
+    """
+    counts: Counter = Counter()
+    failing: set[int] = set()
+    deliveries = (
+        WebhookDelivery.objects.filter(pk__in=list(ids), webhook__is_active=True)
+        .select_related("webhook")
+        .order_by("created_at", "pk")
+    )
+    for delivery in deliveries:
+        if delivery.webhook_id in failing:
+            counts["postponed"] += 1
+            continue
+        if not _claim(delivery):
+            continue  # delivered, given up, not due, or taken by another sender
+        if attempt(delivery):
+            counts["delivered"] += 1
+        else:
+            counts["failed"] += 1
+            failing.add(delivery.webhook_id)
+    return counts
+
+
+def deliver_due(*, limit: int = 500) -> Counter:
+    """Send what is due (the cron command): new rows and retries."""
+    ids = list(
+        WebhookDelivery.objects.filter(
+            state=State.PENDING,
+            next_attempt_at__lte=clock.now(),
+            webhook__is_active=True,
+        )
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return deliver(ids)
+
+
+def retry_now(deliveries) -> int:
+    """Make deliveries (failed or waiting) due at once; the admin's action."""
+    return deliveries.exclude(state=State.DELIVERED).update(
+        state=State.PENDING, next_attempt_at=clock.now()
+    )
