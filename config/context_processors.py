@@ -1,7 +1,7 @@
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from flows import notifications, roles
+from flows import roles
 
 
 def pilote(request: HttpRequest) -> dict:
@@ -13,9 +13,8 @@ def pilote(request: HttpRequest) -> dict:
         "user_role": roles.role_of(user),
         "user_is_manager": roles.is_manager(user),
         "user_is_admin": roles.is_admin(user),
-        # One COUNT, and only when a template shows it (full pages, not the
-        # htmx fragments).
+        # Read with the role, in the same query (flows.roles._load_identity).
         "unread_notifications": SimpleLazyObject(
-            lambda: notifications.unread_count(user)
+            lambda: roles.unread_notifications(user)
         ),
     }

@@ -161,11 +161,6 @@ def notify_quote_answered(quote_or_case, accepted: bool, *, by: str = "") -> Non
 # --- What the pages read ----------------------------------------------------------
 
 
-def unread_count(user) -> int:
-    """One COUNT on the (recipient, read_at) index."""
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
-
-
 def recent_for(user, *, limit: int = 50) -> list[Notification]:
     """The newest notifications of `user`, each with its `text`."""
     rows = list(

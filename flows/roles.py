@@ -118,6 +118,7 @@ def set_role(user, role: str) -> None:
 
 def _forget(user) -> None:
     user.__dict__.pop("_pilote_role", None)
+    user.__dict__.pop("_pilote_unread", None)
 
 
 def role_of(user) -> str | None:
@@ -125,15 +126,52 @@ def role_of(user) -> str | None:
     if user is None or not user.is_authenticated:
         return None
     if "_pilote_role" not in user.__dict__:
-        if user.is_superuser:
-            role = ADMIN
-        else:
-            names = set(
-                user.groups.filter(name__in=ROLES).values_list("name", flat=True)
-            )
-            role = max(names, key=_RANK.__getitem__) if names else None
-        user.__dict__["_pilote_role"] = role
+        _load_identity(user)
     return user.__dict__["_pilote_role"]
+
+
+def unread_notifications(user) -> int:
+    """The bell's count, read with the role (cached for the request)."""
+    if "_pilote_unread" not in user.__dict__:
+        _load_identity(user)
+    return user.__dict__["_pilote_unread"]
+
+
+def _load_identity(user) -> None:
+    """Who the user is for this request, in ONE query: role and unread count.
+
+    Every page needs both (navigation, bell); asking once keeps the board
+    within its query budget.
+    """
+    from django.contrib.auth import get_user_model
+    from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
+    from django.db.models.functions import Coalesce
+
+    from flows.models import Notification
+
+    memberships = Group.objects.filter(user=OuterRef("pk"))
+    unread = (
+        Notification.objects.filter(recipient=OuterRef("pk"), read_at__isnull=True)
+        .order_by()
+        .values("recipient")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    row = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .annotate(
+            **{f"in_{role}": Exists(memberships.filter(name=role)) for role in ROLES},
+            unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
+        )
+        .values(*(f"in_{role}" for role in ROLES), "unread")
+        .first()
+    ) or {}
+    names = {role for role in ROLES if row.get(f"in_{role}")}
+    if user.is_superuser:
+        names.add(ADMIN)
+    user.__dict__["_pilote_role"] = max(names, key=_RANK.__getitem__) if names else None
+    user.__dict__["_pilote_unread"] = row.get("unread", 0)
 
 
 def has_role(user, role: str) -> bool:

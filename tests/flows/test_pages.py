@@ -339,9 +339,9 @@ def test_flow_map_queries_do_not_grow(
     assert Flow.objects.get(is_active=True) == flow
     client.force_login(member)
     client.get(reverse("flows:flow_map"))  # the first request writes the session
-    # session + user + role (3), unread notifications (1), active flow,
-    # statuses, their checklist items (one prefetch), transitions with source
-    # and target (one join): 8
-    with django_assert_num_queries(8):
+    # session, user, role with the unread count (3), active flow, statuses,
+    # their checklist items (one prefetch), transitions with source and
+    # target (one join): 7
+    with django_assert_num_queries(7):
         response = client.get(reverse("flows:flow_map"))
     assert response.status_code == 200
