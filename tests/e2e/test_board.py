@@ -168,3 +168,21 @@ def test_move_without_javascript(browser, live_server, flow, louis):
         assert Case.objects.get(pk=case.pk).status == "perdu"
     finally:
         context.close()
+
+
+def test_managers_board_refreshes_itself(
+    page, live_server, flow, louis, manon, monkeypatch
+):
+    from flows.views import board
+
+    monkeypatch.setattr(board, "MANAGER_REFRESH_SECONDS", 1)
+    login(page, live_server, "manon", PASSWORD)
+    page.goto(f"{live_server.url}/board/")
+    expect(page.locator("#column-nouveau-header")).to_contain_text("0 dossier")
+    # Someone else creates a case meanwhile: the manager's board shows it
+    # without a reload.
+    CaseFactory(flow=flow, owner=louis, title="Arrivé pendant la réunion")
+    expect(page.locator("#column-nouveau-cards")).to_contain_text(
+        "Arrivé pendant la réunion", timeout=8000
+    )
+    expect(page.locator("#column-nouveau-header")).to_contain_text("1 dossier")
