@@ -176,12 +176,3 @@ def evaluate(
             )
         )
     return failures
-
-
-def checklist_only(failures: list[GuardFailure]) -> bool:
-    """True when a manager's override (with a reason) would let the move pass."""
-    return (
-        bool(failures)
-        and all(failure.code in (CHECKLIST, REASON_REQUIRED) for failure in failures)
-        and any(failure.code == CHECKLIST for failure in failures)
-    )

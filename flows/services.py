@@ -25,6 +25,7 @@ from flows import (
     sequences,
     webhooks,
 )
+from flows.checklists import checklist_state
 from flows.models import (
     Case,
     CaseChecklistItem,
@@ -182,7 +183,7 @@ def _apply_move(
     overridden = bool(
         override
         and transition.enforce_checklist
-        and any(entry.blocks for entry in _checklist(case, transition.source))
+        and any(entry.blocks for entry in checklist_state(case, transition.source))
     )
     now = clock.now()
     time_in_previous = now - case.status_entered_at
@@ -242,12 +243,6 @@ def _apply_move(
         case, transition, actor=_actor(user, actor_label), reason=reason, at=now
     )
     return change
-
-
-def _checklist(case: Case, status: Status):
-    from flows.checklists import checklist_state
-
-    return checklist_state(case, status)
 
 
 def _history_reason(transition: Transition, reason: str, overridden: bool) -> str:
