@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from audit import selectors, services
-from flows.roles import manager_required
+from flows.access import manager_required
 
 
 @require_GET

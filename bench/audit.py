@@ -78,11 +78,12 @@ def run(moves: int) -> None:
     from django.utils import timezone
 
     from audit import services as audit
-    from flows import presets, roles, services
+    from flows import access, presets
+    from flows.engine import services
 
     flow = presets.load_lead_to_signature("fr")
     user = get_user_model().objects.create_user("bench", password="x")
-    roles.set_role(user, roles.MEMBER)
+    access.set_role(user, access.MEMBER)
     due = timezone.localdate() + timedelta(days=3)
     cases = [
         services.create_case(

@@ -198,20 +198,20 @@ class World:
 def make_world() -> World:
     from django.contrib.auth import get_user_model
 
-    from flows import presets, roles
+    from flows import access, presets
 
     flow = presets.load_lead_to_signature("fr")
     users = {}
     for username, first, last, role in (
-        ("manon", "Manon", "Leroy", roles.MANAGER),
-        ("louis", "Louis", "Bernard", roles.MEMBER),
-        ("sarah", "Sarah", "Petit", roles.MEMBER),
-        ("nina", "Nina", "Cinquante", roles.MEMBER),
+        ("manon", "Manon", "Leroy", access.MANAGER),
+        ("louis", "Louis", "Bernard", access.MEMBER),
+        ("sarah", "Sarah", "Petit", access.MEMBER),
+        ("nina", "Nina", "Cinquante", access.MEMBER),
     ):
         user = get_user_model().objects.create_user(
             username, email=f"{username}@example.test", first_name=first, last_name=last
         )
-        roles.set_role(user, role)
+        access.set_role(user, role)
         users[username] = user
     return World(
         flow=flow,
@@ -274,7 +274,7 @@ NEXT_ACTION = {
 
 def make_history_case(world: World):
     """A case with about twenty timeline entries, through the real services."""
-    from flows import services
+    from flows.engine import services
     from flows.models import ChecklistItem
 
     case = services.create_case(
@@ -303,7 +303,7 @@ def make_history_case(world: World):
 
 
 def make_move_cases(world: World, count: int) -> list:
-    from flows import services
+    from flows.engine import services
 
     return [
         services.create_case(

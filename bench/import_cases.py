@@ -178,21 +178,22 @@ def _upload(name: str, data: bytes):
 def setup_world(existing: int, rng) -> list[tuple]:
     from django.contrib.auth import get_user_model
 
-    from flows import presets, roles, services
+    from flows import access, presets
+    from flows.engine import services
     from flows.models import Case
 
     flow = presets.load_lead_to_signature("fr")
     users = {}
     for username, first, last, role in (
-        ("manon", "Manon", "Leroy", roles.MANAGER),
-        ("louis", "Louis", "Bernard", roles.MEMBER),
-        ("sarah", "Sarah", "Petit", roles.MEMBER),
-        ("nina", "Nina", "Cinquante", roles.MEMBER),
+        ("manon", "Manon", "Leroy", access.MANAGER),
+        ("louis", "Louis", "Bernard", access.MEMBER),
+        ("sarah", "Sarah", "Petit", access.MEMBER),
+        ("nina", "Nina", "Cinquante", access.MEMBER),
     ):
         user = get_user_model().objects.create_user(
             username, email=f"{username}@example.test", first_name=first, last_name=last
         )
-        roles.set_role(user, role)
+        access.set_role(user, role)
         users[username] = user
     # Existing cases to compare against (plain inserts: only their contact
     # columns matter to the import).

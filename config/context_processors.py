@@ -1,7 +1,7 @@
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from flows import roles
+from flows import access
 
 
 def pilote(request: HttpRequest) -> dict:
@@ -10,11 +10,11 @@ def pilote(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return {"user_role": None}
     return {
-        "user_role": roles.role_of(user),
-        "user_is_manager": roles.is_manager(user),
-        "user_is_admin": roles.is_admin(user),
+        "user_role": access.role_of(user),
+        "user_is_manager": access.is_manager(user),
+        "user_is_admin": access.is_admin(user),
         # Read with the role, in the same query (flows.roles._load_identity).
         "unread_notifications": SimpleLazyObject(
-            lambda: roles.unread_notifications(user)
+            lambda: access.unread_notifications(user)
         ),
     }

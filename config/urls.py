@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from config import views
-from flows.views import lead_form
+from flows.intake.views import lead_form
 
 urlpatterns = [
     path(

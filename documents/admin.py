@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from documents.models import CompanyProfile, Document, DocumentCategory, Quote
-from flows import roles
+from flows import access
 from flows.admin import AuditedAdminMixin
 
 
@@ -19,19 +19,19 @@ class AdminsOnly:
     """Company configuration belongs to the admin role (DESIGN §6)."""
 
     def has_module_permission(self, request):
-        return roles.is_admin(request.user)
+        return access.is_admin(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return roles.is_admin(request.user)
+        return access.is_admin(request.user)
 
     def has_change_permission(self, request, obj=None):
-        return roles.is_admin(request.user)
+        return access.is_admin(request.user)
 
     def has_add_permission(self, request):
-        return roles.is_admin(request.user)
+        return access.is_admin(request.user)
 
     def has_delete_permission(self, request, obj=None):
-        return roles.is_admin(request.user)
+        return access.is_admin(request.user)
 
 
 @admin.register(CompanyProfile)
@@ -113,10 +113,10 @@ class DocumentAdmin(ReadOnly, SimpleHistoryAdmin):
     exclude = ["file"]
 
     def has_module_permission(self, request):
-        return roles.is_admin(request.user)
+        return access.is_admin(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return roles.is_admin(request.user)
+        return access.is_admin(request.user)
 
 
 @admin.register(Quote)
@@ -128,7 +128,7 @@ class QuoteAdmin(ReadOnly, SimpleHistoryAdmin):
     exclude = ["token_hash"]
 
     def has_module_permission(self, request):
-        return roles.is_admin(request.user)
+        return access.is_admin(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return roles.is_admin(request.user)
+        return access.is_admin(request.user)

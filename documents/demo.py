@@ -22,7 +22,7 @@ from django.utils import timezone
 from config import clock
 from documents import services
 from documents.models import CompanyProfile, Quote
-from flows import services as flow_services
+from flows.engine import services as flow_services
 from flows.models import Case, ChecklistItem, Flow
 
 DEMO_PROFILE = {

@@ -235,7 +235,7 @@ def case_panels(case, *, user, **bound) -> dict:
     `bound` replaces the unbound forms (a refused upload, an invalid draft).
     """
     from documents import forms
-    from flows import guards
+    from flows.engine import guards
     from flows.models import Status
 
     can_act = guards.can_act_on(user, case)

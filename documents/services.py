@@ -37,9 +37,10 @@ from documents.models import (
     QuoteLine,
     title_key,
 )
-from flows import guards, notifications, sequences
-from flows import services as flow_services
+from flows.engine import guards, sequences
+from flows.engine import services as flow_services
 from flows.models import Case, Status, Transition
+from flows.outbox import notifications
 
 logger = logging.getLogger(__name__)
 

@@ -23,12 +23,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from audit import services as audit
+from config import ratelimit
 from config.http import HtmxHttpRequest, client_ip
-from documents import forms, money, ratelimit, selectors, services
+from documents import forms, money, selectors, services
 from documents.models import Document, Quote
-from flows import roles
-from flows import selectors as flow_selectors
-from flows import services as flow_services
+from flows import access
+from flows.engine import selectors as flow_selectors
+from flows.engine import services as flow_services
 from flows.models import Case
 
 PANELS = "documents/_case_panels.html"
@@ -38,7 +39,7 @@ PANELS = "documents/_case_panels.html"
 
 
 def _case_for(request: HtmxHttpRequest, reference: str) -> Case:
-    if not roles.is_member(request.user):
+    if not access.is_member(request.user):
         audit.record(
             "permission_denied", user=request.user, data={"path": request.path[:200]}
         )
@@ -68,7 +69,7 @@ def _render_case(
             case, user=request.user, **bound
         )
         return render(request, f"{PANELS}#{partial}", context, status=status)
-    from flows.views.cases import case_context
+    from flows.workspace.views.cases import case_context
 
     context = case_context(request, case, **bound)
     return render(request, "flows/case_detail.html", context, status=status)

@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit import services as audit
-from flows import services
+from flows.engine import services
 from flows.models import (
     MAX_STATUSES,
     MAX_STATUSES_MESSAGE,
@@ -282,7 +282,7 @@ class LeadFormSettingsAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         from django.shortcuts import redirect
 
-        from flows import leadform
+        from flows.intake import leadform
 
         row = leadform.lead_settings()
         return redirect("admin:flows_leadformsettings_change", row.pk)
@@ -295,7 +295,7 @@ class LeadFormSettingsAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "fixed_owner":
-            from flows import selectors
+            from flows.engine import selectors
 
             kwargs["queryset"] = selectors.team_members()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -416,7 +416,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Renvoyer maintenant"), permissions=["view"])
     def send_again(self, request, queryset):
-        from flows import webhooks
+        from flows.outbox import webhooks
 
         ids = list(
             queryset.exclude(state=WebhookDelivery.State.DELIVERED).values_list(

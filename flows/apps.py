@@ -8,10 +8,10 @@ class FlowsConfig(AppConfig):
     verbose_name = _("Flux")
 
     def ready(self) -> None:
-        from flows import roles
+        from flows import access
 
         # post_migrate also runs after the flush of transactional tests, so
         # the role groups always exist (TECH-NOTES §7).
         post_migrate.connect(
-            roles.ensure_roles_after_migrate, dispatch_uid="pilote-roles"
+            access.ensure_roles_after_migrate, dispatch_uid="pilote-roles"
         )

@@ -21,7 +21,7 @@ from django.utils.text import slugify
 
 from audit import services as audit
 from config import clock
-from flows import services
+from flows.engine import services
 from flows.models import Case, ChecklistItem, Flow
 
 FORWARD = ["nouveau", "qualifie", "rendez_vous", "devis_envoye", "negociation", "signe"]

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from flows import services
+from flows.engine import services
 from flows.models import ChecklistItem, Flow, Status, Transition
 
 OPEN, WON, LOST = Status.Kind.OPEN, Status.Kind.WON, Status.Kind.LOST

@@ -1,16 +1,8 @@
 from django.urls import path
 
-from flows.views import (
-    board,
-    case_new,
-    cases,
-    diagnostic,
-    exports,
-    imports,
-    insights,
-    notifications,
-    pages,
-)
+from flows.insights.views import diagnostic, insights
+from flows.intake.views import exports, imports
+from flows.workspace.views import board, case_new, cases, notifications, pages
 
 app_name = "flows"
 

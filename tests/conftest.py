@@ -7,7 +7,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest  # noqa: E402
 
-from flows import roles  # noqa: E402
+from flows import access  # noqa: E402
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -38,28 +38,28 @@ def make_user(django_user_model, username: str, role: str | None, **extra):
         **extra,
     )
     if role:
-        roles.set_role(user, role)
+        access.set_role(user, role)
     return user
 
 
 @pytest.fixture
 def member(db, django_user_model):
-    return make_user(django_user_model, "louis", roles.MEMBER)
+    return make_user(django_user_model, "louis", access.MEMBER)
 
 
 @pytest.fixture
 def other_member(db, django_user_model):
-    return make_user(django_user_model, "sarah", roles.MEMBER)
+    return make_user(django_user_model, "sarah", access.MEMBER)
 
 
 @pytest.fixture
 def manager(db, django_user_model):
-    return make_user(django_user_model, "manon", roles.MANAGER)
+    return make_user(django_user_model, "manon", access.MANAGER)
 
 
 @pytest.fixture
 def admin_user(db, django_user_model):
-    return make_user(django_user_model, "alice", roles.ADMIN)
+    return make_user(django_user_model, "alice", access.ADMIN)
 
 
 @pytest.fixture

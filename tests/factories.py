@@ -6,7 +6,8 @@ import factory
 from django.contrib.auth import get_user_model
 
 from config import clock
-from flows import roles, services
+from flows import access
+from flows.engine import services
 from flows.models import Case
 
 
@@ -23,7 +24,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def role(user, create, extracted, **kwargs):
         if create:
-            roles.set_role(user, extracted or roles.MEMBER)
+            access.set_role(user, extracted or access.MEMBER)
 
 
 class CaseFactory(factory.django.DjangoModelFactory):

@@ -179,7 +179,7 @@ def test_checkpoint_round_trip():
 
 
 def test_a_failed_business_transaction_leaves_no_event(default_flow, member):
-    from flows import services as flow_services
+    from flows.engine import services as flow_services
 
     before = AuditEvent.objects.count()
     with pytest.raises(RuntimeError), transaction.atomic():

@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from flows import roles, services
+from flows import access
+from flows.engine import services
 from flows.models import ChecklistItem, Status
 from tests.conftest import PASSWORD
 from tests.factories import CaseFactory
@@ -138,7 +139,7 @@ def _cases(client, member, other_member, manager, admin_user, default_flow, case
         ),
         "role change": (
             lambda: None,
-            lambda: roles.set_role(other_member, roles.MANAGER),
+            lambda: access.set_role(other_member, access.MANAGER),
             ["role_changed"],
             "system",
         ),

@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from audit import services
 from audit.models import AuditEvent
-from flows import services as flow_services
+from flows.engine import services as flow_services
 from flows.models import ChecklistItem
 from tests.factories import CaseFactory
 

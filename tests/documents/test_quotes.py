@@ -14,8 +14,8 @@ from audit.models import AuditEvent
 from config import clock
 from documents import selectors, services
 from documents.models import CompanyProfile, Document, Quote
-from flows import services as flow_services
-from flows.checklists import checklist_state
+from flows.engine import services as flow_services
+from flows.engine.checklists import checklist_state
 from flows.models import Case, ChecklistItem, StatusChange
 from tests.documents.conftest import LINES, make_draft
 

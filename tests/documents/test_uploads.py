@@ -12,8 +12,8 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from documents import services, uploads
 from documents.models import Document
-from flows import services as flow_services
-from flows.checklists import checklist_state
+from flows.engine import services as flow_services
+from flows.engine.checklists import checklist_state
 from flows.models import ChecklistItem
 
 pytestmark = pytest.mark.django_db

@@ -49,12 +49,13 @@ def _team_and_cases(django_user_model):
     """A member, a colleague and cases that show every badge and column state."""
     from django.utils import timezone
 
-    from flows import presets, roles, services
+    from flows import access, presets
+    from flows.engine import services
     from flows.models import Case
 
     flow = presets.load_lead_to_signature("fr")
-    member = make_user(django_user_model, "louis", roles.MEMBER, last_name="Martin")
-    colleague = make_user(django_user_model, "sarah", roles.MEMBER)
+    member = make_user(django_user_model, "louis", access.MEMBER, last_name="Martin")
+    colleague = make_user(django_user_model, "sarah", access.MEMBER)
     yesterday = timezone.localdate() - datetime.timedelta(days=1)
     case = CaseFactory(
         flow=flow,
@@ -174,11 +175,12 @@ def test_board_with_a_refused_move_dialog_has_no_serious_axe_violation(
 def test_move_a_case_on_the_board_with_the_keyboard_only(
     page, live_server, django_user_model
 ):
-    from flows import presets, roles, services
+    from flows import access, presets
+    from flows.engine import services
     from flows.models import Case, ChecklistItem
 
     flow = presets.load_lead_to_signature("fr")
-    member = make_user(django_user_model, "louis", roles.MEMBER)
+    member = make_user(django_user_model, "louis", access.MEMBER)
     case = CaseFactory(
         flow=flow, owner=member, title="Cuisine", email="paul@martin.test"
     )

@@ -5,7 +5,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from flows import presets, roles, services
+from flows import access, presets
+from flows.engine import services
 from flows.models import Case, ChecklistItem
 from tests.conftest import PASSWORD, make_user
 from tests.e2e.conftest import login
@@ -21,12 +22,12 @@ def flow(db):
 
 @pytest.fixture
 def louis(django_user_model):
-    return make_user(django_user_model, "louis", roles.MEMBER, first_name="Louis")
+    return make_user(django_user_model, "louis", access.MEMBER, first_name="Louis")
 
 
 @pytest.fixture
 def manon(django_user_model):
-    return make_user(django_user_model, "manon", roles.MANAGER, first_name="Manon")
+    return make_user(django_user_model, "manon", access.MANAGER, first_name="Manon")
 
 
 def _card(page, case):
@@ -173,7 +174,7 @@ def test_move_without_javascript(browser, live_server, flow, louis):
 def test_managers_board_refreshes_itself(
     page, live_server, flow, louis, manon, monkeypatch
 ):
-    from flows.views import board
+    from flows.workspace.views import board
 
     monkeypatch.setattr(board, "MANAGER_REFRESH_SECONDS", 1)
     login(page, live_server, "manon", PASSWORD)

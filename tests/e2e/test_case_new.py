@@ -17,10 +17,10 @@ CASE_URL = re.compile(r"/cases/(\d{4}-\d{4})/$")
 
 def _member_and_existing_case(django_user_model, **fields):
     # Transactional tests flush the data: the flow is built inside the test.
-    from flows import presets, roles
+    from flows import access, presets
 
     flow = presets.load_lead_to_signature("fr")
-    member = make_user(django_user_model, "louis", roles.MEMBER)
+    member = make_user(django_user_model, "louis", access.MEMBER)
     existing = CaseFactory(flow=flow, owner=member, title="Cuisine", **fields)
     return member, existing
 

@@ -32,10 +32,10 @@ def _excel_file(tmp_path):
 
 def _world(django_user_model):
     # Transactional tests flush the data: the flow is built inside the test.
-    from flows import presets, roles
+    from flows import access, presets
 
     flow = presets.load_lead_to_signature("fr")
-    manager = make_user(django_user_model, "manon", roles.MANAGER)
+    manager = make_user(django_user_model, "manon", access.MANAGER)
     return flow, manager
 
 
@@ -97,7 +97,7 @@ def test_manager_imports_a_french_excel_file(
 
 
 def test_visitor_sends_the_lead_form(page, live_server, django_user_model, settings):
-    from flows import leadform
+    from flows.intake import leadform
     from flows.models import Case
 
     settings.LEAD_FORM_MIN_SECONDS = 1

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from flows import presets, roles
+from flows import access, presets
 from flows.models import Case
 from tests.conftest import PASSWORD, make_user
 from tests.e2e.conftest import login
@@ -19,8 +19,8 @@ def test_a_manager_follows_money_at_risk_to_the_stale_cases(
     page, live_server, django_user_model
 ):
     flow = presets.load_lead_to_signature("fr")
-    louis = make_user(django_user_model, "louis", roles.MEMBER, first_name="Louis")
-    make_user(django_user_model, "manon", roles.MANAGER, first_name="Manon")
+    louis = make_user(django_user_model, "louis", access.MEMBER, first_name="Louis")
+    make_user(django_user_model, "manon", access.MANAGER, first_name="Manon")
     asleep = CaseFactory(
         flow=flow, owner=louis, title="Dort depuis dix jours", amount=12000
     )
@@ -54,7 +54,7 @@ def test_a_member_answers_the_diagnostic_and_sees_the_score(
     page, live_server, django_user_model
 ):
     presets.load_lead_to_signature("fr")
-    make_user(django_user_model, "sarah", roles.MEMBER, first_name="Sarah")
+    make_user(django_user_model, "sarah", access.MEMBER, first_name="Sarah")
 
     login(page, live_server, "sarah", PASSWORD)
     page.goto(f"{live_server.url}/diagnostic/")

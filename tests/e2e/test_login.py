@@ -12,9 +12,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_login_language_switch_and_logout(page, live_server, django_user_model):
-    from flows import roles
+    from flows import access
 
-    make_user(django_user_model, "louis", roles.MEMBER, first_name="Louis")
+    make_user(django_user_model, "louis", access.MEMBER, first_name="Louis")
     login(page, live_server, "louis", PASSWORD)
 
     nav = page.get_by_role("navigation", name="Navigation principale")
@@ -37,9 +37,9 @@ def test_login_language_switch_and_logout(page, live_server, django_user_model):
 
 
 def test_wrong_password_in_the_browser(page, live_server, django_user_model):
-    from flows import roles
+    from flows import access
 
-    make_user(django_user_model, "louis", roles.MEMBER)
+    make_user(django_user_model, "louis", access.MEMBER)
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("#id_username", "louis")
     page.fill("#id_password", "wrong-password")

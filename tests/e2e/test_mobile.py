@@ -29,10 +29,11 @@ def phone(browser):
 
 def _member_with_cases(django_user_model):
     # Transactional tests flush the data: the flow is built inside the test.
-    from flows import presets, roles, services
+    from flows import access, presets
+    from flows.engine import services
 
     flow = presets.load_lead_to_signature("fr")
-    member = make_user(django_user_model, "louis", roles.MEMBER)
+    member = make_user(django_user_model, "louis", access.MEMBER)
     case = CaseFactory(
         flow=flow,
         owner=member,

@@ -10,8 +10,8 @@ from pypdf import PdfReader
 
 from documents import services as document_services
 from documents.models import CompanyProfile, Quote
-from flows import presets, roles
-from flows import services as flow_services
+from flows import access, presets
+from flows.engine import services as flow_services
 from flows.models import ChecklistItem
 from tests.conftest import PASSWORD, make_user
 from tests.documents.conftest import SELLER
@@ -26,8 +26,8 @@ def setup(django_user_model):
     """Transactional tests start empty: flow, people, categories, profile."""
     flow = presets.load_lead_to_signature("fr")
     document_services.ensure_default_categories()
-    louis = make_user(django_user_model, "louis", roles.MEMBER, first_name="Louis")
-    manon = make_user(django_user_model, "manon", roles.MANAGER, first_name="Manon")
+    louis = make_user(django_user_model, "louis", access.MEMBER, first_name="Louis")
+    manon = make_user(django_user_model, "manon", access.MANAGER, first_name="Manon")
     profile = CompanyProfile.load()
     for name, value in SELLER.items():
         setattr(profile, name, value)

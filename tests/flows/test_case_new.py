@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from config import clock
-from flows import selectors
+from flows.engine import selectors
 from flows.models import Case, Flow
 from tests.conftest import make_user
 from tests.factories import CaseFactory

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from flows import services
+from flows.engine import services
 from flows.models import ChecklistItem, StatusChange
 from tests.factories import CaseFactory
 

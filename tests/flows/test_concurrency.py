@@ -7,7 +7,7 @@ single writer (IMMEDIATE transactions).
 import pytest
 from django.utils import timezone
 
-from flows import services
+from flows.engine import services
 from flows.models import Case, StatusChange
 from tests.factories import CaseFactory
 from tests.threads import run_in_threads

@@ -5,7 +5,8 @@ from django.db.models import Q
 
 from audit.models import AuditEvent
 from config import clock
-from flows import insights, selectors
+from flows.engine import selectors
+from flows.insights import figures
 from flows.models import Case, Flow, Notification, StatusChange
 
 pytestmark = pytest.mark.django_db
@@ -63,8 +64,8 @@ def _follow_ups_have_something_to_show():
     assert open_cases.filter(selectors.waiting_ends_q()).exists()
     stale = open_cases.filter(selectors.stale_q(statuses))
     assert stale.values("status").distinct().count() >= 3
-    data = insights.compute(
-        flow=statuses[0].flow, statuses=statuses, period=insights.period_of(90)
+    data = figures.compute(
+        flow=statuses[0].flow, statuses=statuses, period=figures.period_of(90)
     )
     assert all(row.stays for row in data.time_in_status)
     assert any(row.client for row in data.time_in_status)  # client time

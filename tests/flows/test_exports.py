@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from config import clock
-from flows import exports, services
+from flows.engine import services
+from flows.intake import exports
 from tests.conftest import make_user
 from tests.factories import CaseFactory
 

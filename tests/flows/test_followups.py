@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from config import clock
-from flows import guards, selectors, services
+from flows.engine import guards, selectors, services
 from flows.models import Case, ChecklistItem, Flow, StatusChange, Waiting
 from tests.factories import CaseFactory
 

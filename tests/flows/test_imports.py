@@ -18,7 +18,8 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from config import clock
-from flows import imports, services
+from flows.engine import services
+from flows.intake import imports
 from flows.models import (
     Case,
     ImportRun,

@@ -16,7 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config import clock
-from flows import insights, services
+from flows.engine import services
+from flows.insights import figures
 from flows.models import (
     Case,
     ChecklistItem,
@@ -116,9 +117,9 @@ class World:
                 case, user=case.owner, next_action=text, next_action_due=due
             )
 
-    def compute(self, days: int = 30) -> insights.Insights:
-        period = insights.period_of(days, NOW)
-        return insights.compute(flow=self.flow, statuses=self.statuses, period=period)
+    def compute(self, days: int = 30) -> figures.Insights:
+        period = figures.period_of(days, NOW)
+        return figures.compute(flow=self.flow, statuses=self.statuses, period=period)
 
 
 @pytest.fixture
@@ -338,10 +339,10 @@ def test_the_period_keeps_older_stays_out(world):
     case = world.case(NOW - timedelta(days=50), world.louis)
     world.move(case, "offer", NOW - timedelta(days=45))
     for days, lead_stays in ((30, 0), (90, 1)):
-        period = insights.period_of(days, NOW)
+        period = figures.period_of(days, NOW)
         rows = {
             row.status.code: row
-            for row in insights.time_in_status(
+            for row in figures.time_in_status(
                 flow=world.flow, statuses=world.statuses, period=period
             )
         }
@@ -361,8 +362,8 @@ def test_the_period_keeps_older_stays_out(world):
     ],
 )
 def test_percentiles_interpolate_like_percentile_cont(values, median, p90):
-    assert insights.percentile(values, 0.5) == median
-    assert insights.percentile(values, 0.9) == (
+    assert figures.percentile(values, 0.5) == median
+    assert figures.percentile(values, 0.9) == (
         pytest.approx(p90) if p90 is not None else None
     )
 
@@ -380,7 +381,7 @@ def test_percentiles_interpolate_like_percentile_cont(values, median, p90):
     ],
 )
 def test_half_holders(amounts, expected):
-    assert insights.half_holders([Decimal(a) for a in amounts]) == expected
+    assert figures.half_holders([Decimal(a) for a in amounts]) == expected
 
 
 @pytest.mark.parametrize(
@@ -395,7 +396,7 @@ def test_half_holders(amounts, expected):
 )
 def test_one_working_day(created, deadline):
     aware = timezone.make_aware
-    assert insights.one_working_day_after(aware(created)) == aware(deadline)
+    assert figures.one_working_day_after(aware(created)) == aware(deadline)
 
 
 def test_a_lead_still_within_its_working_day_is_pending(world):
@@ -428,11 +429,11 @@ def test_figure_cases(world, figure, params, titles):
     world.wait(c2, H(200), until=MONDAY + timedelta(days=13))
     if params.get("owner") == "louis":
         params = params | {"owner": str(world.louis.pk)}
-    cases = insights.figure_cases(
+    cases = figures.figure_cases(
         figure,
         flow=world.flow,
         statuses=world.statuses,
-        period=insights.period_of(30, NOW),
+        period=figures.period_of(30, NOW),
         **params,
     )
     assert sorted(case.title for case in cases) == titles

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from config import clock
-from flows import imports, leadform
+from flows.intake import imports, leadform
 from flows.models import Case, Comment, LeadFormSettings, Notification, StatusChange
 from tests.factories import CaseFactory
 
@@ -240,7 +240,7 @@ def test_same_phone_written_differently_is_the_same_contact(
 def test_a_contact_whose_case_is_closed_gets_a_new_case(
     client, enabled, default_flow, member, manager
 ):
-    from flows import services
+    from flows.engine import services
 
     old = CaseFactory(flow=default_flow, owner=member, email="claire@martin.fr")
     services.move_case(old, "perdu", user=manager, reason="Pas de budget")

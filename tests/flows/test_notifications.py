@@ -7,8 +7,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from flows import notifications, services
+from flows.engine import services
 from flows.models import Notification, UserPreference
+from flows.outbox import notifications
 from tests.conftest import make_user
 from tests.factories import CaseFactory
 

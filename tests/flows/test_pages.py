@@ -11,7 +11,8 @@ from django.utils.html import escape
 
 from audit.models import AuditEvent
 from config import clock
-from flows import presets, services
+from flows import presets
+from flows.engine import services
 from flows.models import Case, ChecklistItem, Flow, Status, Transition
 from tests.factories import CaseFactory
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows import services
+from flows.engine import services
 from flows.models import ChecklistItem, Flow, Status, StatusChange, Transition
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,9 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from config import clock
-from flows import reminders, services
+from flows.engine import services
 from flows.models import Case, ReminderLog, UserPreference
+from flows.workspace import reminders
 from tests.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db

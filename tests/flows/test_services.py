@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from flows import guards, services
+from flows.engine import guards, services
 from flows.models import CaseChecklistItem, ChecklistItem, StatusChange, Transition
 from tests.factories import CaseFactory
 
@@ -354,7 +354,7 @@ def test_only_those_who_may_act_tick(case, other_member):
 
 
 def test_field_items_are_computed_live(default_flow, member):
-    from flows.checklists import checklist_state
+    from flows.engine.checklists import checklist_state
 
     case = CaseFactory(flow=default_flow, owner=member, email="", phone="")
     entries = {entry.item.label: entry for entry in checklist_state(case)}

@@ -26,8 +26,9 @@ from django.db import transaction
 from django.urls import reverse
 
 from config import clock
-from flows import services, webhooks
+from flows.engine import services
 from flows.models import Flow, Status, Transition, Webhook, WebhookDelivery
+from flows.outbox import webhooks
 from tests.factories import CaseFactory
 
 State = WebhookDelivery.State

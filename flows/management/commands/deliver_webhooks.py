@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from flows import webhooks
+from flows.outbox import webhooks
 
 
 class Command(BaseCommand):

@@ -17,7 +17,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from audit import services as audit
-from flows import imports, normalize, selectors
+from flows.engine import normalize, selectors
+from flows.intake import imports
 
 
 class Command(BaseCommand):

@@ -5,15 +5,15 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from documents import demo as documents_demo
-from flows import demo, presets, roles
+from flows import access, demo, presets
 
 DEMO_PASSWORD = "pilote-demo"
 DEMO_USERS = [
     # username, first name, last name, role
-    ("admin", "Alice", "Martin", roles.ADMIN),
-    ("manon", "Manon", "Lefèvre", roles.MANAGER),
-    ("louis", "Louis", "Bernard", roles.MEMBER),
-    ("sarah", "Sarah", "Dubois", roles.MEMBER),
+    ("admin", "Alice", "Martin", access.ADMIN),
+    ("manon", "Manon", "Lefèvre", access.MANAGER),
+    ("louis", "Louis", "Bernard", access.MEMBER),
+    ("sarah", "Sarah", "Dubois", access.MEMBER),
 ]
 
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
                 "seed_demo creates accounts with a public password: it refuses to "
                 "run when DEBUG is off. Use --force if this really is a demo."
             )
-        roles.ensure_roles()
+        access.ensure_roles()
         User = get_user_model()
         for username, first_name, last_name, role in DEMO_USERS:
             user, created = User.objects.get_or_create(
@@ -48,7 +48,7 @@ class Command(BaseCommand):
             if created:
                 user.set_password(DEMO_PASSWORD)
                 user.save()
-            roles.set_role(user, role)
+            access.set_role(user, role)
         flow = presets.load_lead_to_signature(lang)
         created_cases = demo.seed_cases(flow)
         documents_demo.seed_documents(flow)  # issue 5: documents and quotes

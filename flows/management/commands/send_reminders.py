@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from flows import reminders
+from flows.workspace import reminders
 
 
 class Command(BaseCommand):

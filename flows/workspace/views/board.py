@@ -12,7 +12,8 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from config.http import HtmxHttpRequest
-from flows import roles, selectors
+from flows import access
+from flows.engine import selectors
 from flows.models import Status
 
 # Managers' boards refresh themselves while visible, for meetings.
@@ -21,7 +22,7 @@ MANAGER_REFRESH_SECONDS = 30
 
 def board_setup(user) -> tuple[list[Status], list]:
     """The active flow's statuses (with the flow) and transitions: two queries."""
-    if not roles.is_member(user):
+    if not access.is_member(user):
         raise PermissionDenied
     statuses = list(
         Status.objects.select_related("flow")
@@ -63,7 +64,7 @@ def board_context(request: HtmxHttpRequest, filters: selectors.BoardFilters) -> 
         "closed_days": selectors.BOARD_CLOSED_DAYS,
         "owners": selectors.team_members(),
         "refresh_seconds": MANAGER_REFRESH_SECONDS
-        if roles.is_manager(request.user)
+        if access.is_manager(request.user)
         else 0,
     }
 

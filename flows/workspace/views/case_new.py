@@ -13,9 +13,10 @@ from django.views.decorators.vary import vary_on_headers
 
 from audit import services as audit
 from config.http import HtmxHttpRequest
-from flows import roles, selectors, services
-from flows.forms import NewCaseForm
+from flows import access
+from flows.engine import selectors, services
 from flows.models import Case
+from flows.workspace.forms import NewCaseForm
 
 TEMPLATE = "flows/case_new.html"
 # The fields compared with existing cases.
@@ -24,7 +25,7 @@ DUPLICATE_FIELDS = ("email", "phone", "company")
 
 def _check_may_create(request: HtmxHttpRequest) -> None:
     """Refuse (403, audited) anyone without a role."""
-    if not roles.is_member(request.user):
+    if not access.is_member(request.user):
         audit.record(
             "permission_denied",
             user=request.user,

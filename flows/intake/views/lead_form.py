@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from config import ratelimit
 from config.http import client_ip
-from documents import ratelimit
-from flows import leadform
+from flows.intake import leadform
 
 logger = logging.getLogger(__name__)
 

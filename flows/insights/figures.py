@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditEvent
 from config import clock
-from flows import guards, selectors
+from flows.engine import guards, selectors
 from flows.models import Case, DiagnosticResult, Flow, Status, StatusChange
 
 PERIODS = (30, 90, 365)

@@ -39,8 +39,10 @@ from django.utils.translation import gettext_lazy
 
 from audit import services as audit
 from config import clock
-from flows import normalize, roles, selectors, services, webhooks
+from flows import access
+from flows.engine import normalize, selectors, services
 from flows.models import Case, Flow, ImportRun, Status, Transition
+from flows.outbox import webhooks
 
 # A callable opening the file as binary, used as a context manager (the
 # file is read several times: encoding, preview, import).
@@ -1109,4 +1111,4 @@ def purge_old_files() -> int:
 
 
 def may_use(run: ImportRun, user) -> bool:
-    return run.created_by_id == user.pk and roles.is_manager(user)
+    return run.created_by_id == user.pk and access.is_manager(user)

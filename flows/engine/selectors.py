@@ -25,14 +25,15 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from config import clock
-from flows import guards, roles
-from flows.checklists import checklist_state
+from flows import access
+from flows.engine import guards
+from flows.engine.checklists import checklist_state
 from flows.models import Case, Flow, Status, Transition
 
 
 def cases_visible_to(*, user) -> QuerySet[Case]:
     """Every case of the team for its members (one source of truth)."""
-    if user is None or not user.is_authenticated or not roles.is_member(user):
+    if user is None or not user.is_authenticated or not access.is_member(user):
         return Case.objects.none()
     return Case.objects.all()
 
@@ -45,7 +46,7 @@ def team_members() -> QuerySet:
     """Users who hold a role, i.e. who may own cases."""
     return (
         get_user_model()
-        .objects.filter(is_active=True, groups__name__in=roles.ROLES)
+        .objects.filter(is_active=True, groups__name__in=access.ROLES)
         .distinct()
         .order_by("first_name", "username")
     )
@@ -220,7 +221,7 @@ def choosable(
     """
     if not guards.can_act_on(user, case):
         return []
-    is_manager = roles.is_manager(user)
+    is_manager = access.is_manager(user)
     return [
         t
         for t in transitions
@@ -485,7 +486,7 @@ def _phone_key(value: str) -> str:
 
     from django.core.exceptions import ValidationError
 
-    from flows import normalize
+    from flows.engine import normalize
 
     # An invalid number is still compared by its digits.
     with suppress(ValidationError):
@@ -506,7 +507,7 @@ def duplicate_candidates(
     """
     from django.db.models import OuterRef, Subquery
 
-    from flows import normalize
+    from flows.engine import normalize
 
     email_key = normalize.email(email)
     phone_key = _phone_key(phone)

@@ -18,7 +18,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from audit import services as audit
-from flows import roles, selectors
+from flows import access
+from flows.engine import selectors
 from flows.models import Case, ChecklistItem, Flow, Status, Transition
 
 # A section longer than this is cut, with a link to the board: My day is a
@@ -30,7 +31,7 @@ _TEAM_ONLY = gettext_lazy("Page réservée aux membres de l'équipe.")
 
 def _require_role(request: HttpRequest) -> None:
     """Refuse (403, audited) a user who holds no role."""
-    if not roles.is_member(request.user):
+    if not access.is_member(request.user):
         audit.record(
             "permission_denied",
             user=request.user,

@@ -6,9 +6,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from flows import normalize
+from flows.engine import normalize
+from flows.engine.services import EDITABLE_FIELDS
 from flows.models import Case
-from flows.services import EDITABLE_FIELDS
 
 # The details a user edits are exactly those the service accepts.
 CASE_FIELDS = list(EDITABLE_FIELDS)

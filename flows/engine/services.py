@@ -16,16 +16,9 @@ from django_fsm import ConcurrentTransition
 
 from audit import services as audit
 from config import clock
-from flows import (
-    guards,
-    normalize,
-    notifications,
-    roles,
-    selectors,
-    sequences,
-    webhooks,
-)
-from flows.checklists import checklist_state
+from flows import access
+from flows.engine import guards, normalize, selectors, sequences
+from flows.engine.checklists import checklist_state
 from flows.models import (
     Case,
     CaseChecklistItem,
@@ -37,6 +30,7 @@ from flows.models import (
     Transition,
     Waiting,
 )
+from flows.outbox import notifications, webhooks
 
 
 class TransitionBlocked(Exception):
@@ -465,7 +459,7 @@ def add_comment(case: Case, *, user, body: str, actor_label: str = "") -> Commen
         raise ValidationError(_("Le commentaire est vide."))
     if user is None and not actor_label:
         raise ActionRefused(_("Seuls les membres de l'équipe peuvent commenter."))
-    if user is not None and not roles.is_member(user):
+    if user is not None and not access.is_member(user):
         raise ActionRefused(_("Seuls les membres de l'équipe peuvent commenter."))
     with transaction.atomic():
         comment = Comment.objects.create(
@@ -604,8 +598,8 @@ def update_case(
 
 def assign_case(case: Case, *, user, owner) -> Case:
     """Change the owner: managers for any case; a member takes an unassigned one."""
-    allowed = roles.is_manager(user) or (
-        roles.is_member(user) and case.owner_id is None and owner == user
+    allowed = access.is_manager(user) or (
+        access.is_member(user) and case.owner_id is None and owner == user
     )
     if not allowed:
         audit.record(
@@ -616,7 +610,7 @@ def assign_case(case: Case, *, user, owner) -> Case:
                 "Seul un responsable réattribue un dossier ; un membre peut prendre un dossier libre."
             )
         )
-    if owner is not None and not roles.is_member(owner):
+    if owner is not None and not access.is_member(owner):
         raise ValidationError(
             _("Le responsable du dossier doit être un membre de l'équipe.")
         )

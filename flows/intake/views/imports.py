@@ -15,9 +15,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from config import clock
 from config.http import HtmxHttpRequest
-from flows import imports, selectors
+from flows.access import manager_required
+from flows.engine import selectors
+from flows.intake import imports
 from flows.models import ImportRun
-from flows.roles import manager_required
 
 PREVIEW = "flows/import_preview.html"
 # Example values shown next to each column of the file.

@@ -23,7 +23,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from config import clock
-from flows import roles, selectors
+from flows import access
+from flows.engine import selectors
 from flows.models import Case, Flow, ReminderLog, Status, UserPreference
 
 SECTION_LIMIT = 20
@@ -87,7 +88,7 @@ def recipients():
     opted_out = UserPreference.objects.filter(daily_digest=False).values("user_id")
     users = (
         get_user_model()
-        .objects.filter(is_active=True, groups__name__in=roles.ROLES)
+        .objects.filter(is_active=True, groups__name__in=access.ROLES)
         .exclude(email="")
         .exclude(pk__in=opted_out)
         .distinct()

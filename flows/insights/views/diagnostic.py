@@ -9,17 +9,18 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from flows import insights, roles
-from flows.forms import DiagnosticForm
+from flows import access
+from flows.insights import figures
 from flows.models import DiagnosticResult
-from flows.views.pages import _require_role
+from flows.workspace.forms import DiagnosticForm
+from flows.workspace.views.pages import _require_role
 
 PAST_RESULTS_SHOWN = 12
 
 
 def _statement_rows(form: DiagnosticForm, *, is_manager: bool) -> list[dict]:
     rows = []
-    for index, statement in enumerate(insights.STATEMENTS, start=1):
+    for index, statement in enumerate(figures.STATEMENTS, start=1):
         member_view = statement.managers_only and not is_manager
         url_name = statement.member_url_name if member_view else statement.url_name
         rows.append(
@@ -40,11 +41,11 @@ def _statement_rows(form: DiagnosticForm, *, is_manager: bool) -> list[dict]:
 def diagnostic(request: HttpRequest) -> HttpResponse:
     """Answer the test, see the score and its meaning, and past results."""
     _require_role(request)
-    statements = [statement.text for statement in insights.STATEMENTS]
+    statements = [statement.text for statement in figures.STATEMENTS]
     if request.method == "POST":
         form = DiagnosticForm(request.POST, statements=statements)
         if form.is_valid():
-            result = insights.record_diagnostic(
+            result = figures.record_diagnostic(
                 user=request.user, answers=form.answers()
             )
             messages.success(
@@ -55,7 +56,7 @@ def diagnostic(request: HttpRequest) -> HttpResponse:
             return redirect(reverse("flows:diagnostic") + "#diagnostic-result")
     else:
         form = DiagnosticForm(statements=statements)
-    is_manager = roles.is_manager(request.user)
+    is_manager = access.is_manager(request.user)
     past = list(
         DiagnosticResult.objects.filter(user=request.user).order_by(
             "-created_at", "-pk"
@@ -66,25 +67,25 @@ def diagnostic(request: HttpRequest) -> HttpResponse:
         "form": form,
         "rows": _statement_rows(form, is_manager=is_manager),
         "latest": latest,
-        "interpretation": insights.interpretation(latest.score) if latest else "",
-        "is_system": bool(latest and latest.score >= insights.SYSTEM_THRESHOLD),
-        "threshold": insights.SYSTEM_THRESHOLD,
+        "interpretation": figures.interpretation(latest.score) if latest else "",
+        "is_system": bool(latest and latest.score >= figures.SYSTEM_THRESHOLD),
+        "threshold": figures.SYSTEM_THRESHOLD,
         "past": past,
         "latest_yes": [
             (statement.text, answer)
             for statement, answer in zip(
-                insights.STATEMENTS, latest.answers if latest else [], strict=False
+                figures.STATEMENTS, latest.answers if latest else [], strict=False
             )
             if answer
         ],
-        "team": insights.team_diagnostic() if is_manager else None,
+        "team": figures.team_diagnostic() if is_manager else None,
         "is_manager": is_manager,
     }
     if context["team"] and context["team"].yes_share:
         context["team_rows"] = [
             {"text": statement.text, "share": round(share * 100)}
             for statement, share in zip(
-                insights.STATEMENTS, context["team"].yes_share, strict=True
+                figures.STATEMENTS, context["team"].yes_share, strict=True
             )
         ]
     return render(request, "flows/diagnostic.html", context)

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from config import clock
-from flows import roles
+from flows import access
 from flows.models import Case, Notification
 
 Kind = Notification.Kind
@@ -86,7 +86,7 @@ def notify_mentions(case: Case, *, body: str, author, comment_id: int) -> None:
     users = (
         get_user_model()
         .objects.filter(
-            username__in=names, is_active=True, groups__name__in=roles.ROLES
+            username__in=names, is_active=True, groups__name__in=access.ROLES
         )
         .exclude(pk=author.pk if author is not None else None)
         .distinct()

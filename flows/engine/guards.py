@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from flows import roles
-from flows.checklists import checklist_state
+from flows import access
+from flows.engine.checklists import checklist_state
 from flows.models import Case, ChecklistItem, Status, Transition
 
 NO_TRANSITION = "no_transition"
@@ -33,9 +33,9 @@ class GuardFailure:
 
 def can_act_on(user, case: Case) -> bool:
     """Members act on their cases and unassigned ones; managers on all."""
-    if user is None or not user.is_authenticated or not roles.is_member(user):
+    if user is None or not user.is_authenticated or not access.is_member(user):
         return False
-    if roles.is_manager(user):
+    if access.is_manager(user):
         return True
     return case.owner_id is None or case.owner_id == user.pk
 
@@ -115,7 +115,7 @@ def evaluate(
         return failures
 
     if transition.allowed_roles == Transition.AllowedRoles.MANAGERS and not (
-        user is not None and roles.is_manager(user)
+        user is not None and access.is_manager(user)
     ):
         failures.append(
             GuardFailure(
@@ -130,7 +130,7 @@ def evaluate(
             checklist = checklist_state(case, transition.source)
         missing = tuple(entry.item for entry in checklist if entry.blocks)
         may_override = (
-            override and user is not None and roles.is_manager(user) and reason
+            override and user is not None and access.is_manager(user) and reason
         )
         if missing and not may_override:
             failures.append(

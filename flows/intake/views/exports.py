@@ -12,7 +12,9 @@ from django.views.decorators.http import require_GET
 from audit import services as audit
 from config import clock
 from config.http import HtmxHttpRequest
-from flows import exports, roles, selectors
+from flows import access
+from flows.engine import selectors
+from flows.intake import exports
 from flows.models import Status
 
 
@@ -23,7 +25,7 @@ def board_export(request: HtmxHttpRequest) -> StreamingHttpResponse:
     `?format=excel` for Excel in France; plain UTF-8 CSV otherwise. Limited
     to what the user may see, and recorded as an `export` event.
     """
-    if not roles.is_member(request.user):
+    if not access.is_member(request.user):
         audit.record(
             "permission_denied",
             user=request.user,

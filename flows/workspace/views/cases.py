@@ -16,9 +16,11 @@ from django_htmx.http import reswap, retarget
 
 from config.http import HtmxHttpRequest
 from documents import selectors as documents_selectors
-from flows import guards, roles, selectors, services
-from flows.checklists import checklist_state
-from flows.forms import (
+from flows import access
+from flows.engine import guards, selectors, services
+from flows.engine.checklists import checklist_state
+from flows.models import Case, ChecklistItem
+from flows.workspace.forms import (
     AssignForm,
     CaseForm,
     CommentForm,
@@ -26,14 +28,13 @@ from flows.forms import (
     NextActionForm,
     WaitingForm,
 )
-from flows.models import Case, ChecklistItem
-from flows.timeline import KINDS as TIMELINE_KINDS
-from flows.timeline import case_timeline
-from flows.views.board import board_context
+from flows.workspace.timeline import KINDS as TIMELINE_KINDS
+from flows.workspace.timeline import case_timeline
+from flows.workspace.views.board import board_context
 
 
 def _case_for(request: HtmxHttpRequest, reference: str) -> Case:
-    if not roles.is_member(request.user):
+    if not access.is_member(request.user):
         raise PermissionDenied
     return get_object_or_404(
         selectors.cases_visible_to(user=request.user).select_related("flow", "owner"),
@@ -69,7 +70,7 @@ def case_context(request: HtmxHttpRequest, case: Case, **extra) -> dict:
                 "failures": [f for f in failures if f.code not in ASKED_IN_FORM],
                 "needs_reason": transition.requires_reason,
                 "needs_next_action": guards.NEXT_ACTION in codes,
-                "can_override": roles.is_manager(user)
+                "can_override": access.is_manager(user)
                 and codes - {guards.NEXT_ACTION} == {guards.CHECKLIST},
             }
         )
@@ -89,9 +90,9 @@ def case_context(request: HtmxHttpRequest, case: Case, **extra) -> dict:
         "moves": moves,
         "can_act": can_act,
         "checklist": checklist,
-        "is_manager": roles.is_manager(user),
-        "can_take": case.owner_id is None and roles.is_member(user),
-        "owners": selectors.team_members() if roles.is_manager(user) else [],
+        "is_manager": access.is_manager(user),
+        "can_take": case.owner_id is None and access.is_member(user),
+        "owners": selectors.team_members() if access.is_manager(user) else [],
         "timeline": timeline,
         "timeline_page": page,
         "timeline_show": show,
@@ -173,7 +174,7 @@ def _move_refused(
 ) -> HttpResponse:
     case.refresh_from_db()
     codes = {failure.code for failure in failures}
-    manager = roles.is_manager(request.user)
+    manager = access.is_manager(request.user)
     fixable = {guards.REASON_REQUIRED, guards.NEXT_ACTION} | (
         {guards.CHECKLIST} if manager else set()
     )

@@ -9,9 +9,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from flows import notifications
-from flows.forms import PreferenceForm
 from flows.models import UserPreference
+from flows.outbox import notifications
+from flows.workspace.forms import PreferenceForm
 
 LIST_LIMIT = 50
 

@@ -33,9 +33,11 @@ from django.utils.translation import gettext_lazy
 
 from audit import services as audit
 from config import clock
-from flows import normalize, notifications, roles, selectors, services
-from flows.imports import working_days_after
+from flows import access
+from flows.engine import normalize, selectors, services
+from flows.intake.imports import working_days_after
 from flows.models import Case, LeadFormSettings
+from flows.outbox import notifications
 
 logger = logging.getLogger(__name__)
 
@@ -200,12 +202,14 @@ def _next_owner(row: LeadFormSettings):
     row = LeadFormSettings.objects.select_for_update().get(pk=row.pk)
     if row.assignment == LeadFormSettings.Assignment.FIXED:
         owner = row.fixed_owner
-        if owner is not None and owner.is_active and roles.is_member(owner):
+        if owner is not None and owner.is_active and access.is_member(owner):
             return owner
         return None
     candidates = list(
         get_user_model()
-        .objects.filter(is_active=True, groups__name__in=[roles.MEMBER, roles.MANAGER])
+        .objects.filter(
+            is_active=True, groups__name__in=[access.MEMBER, access.MANAGER]
+        )
         .distinct()
         .order_by("pk")
     )

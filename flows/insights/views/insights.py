@@ -19,10 +19,10 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from flows import insights as figures
-from flows import selectors
+from flows.access import manager_required
+from flows.engine import selectors
+from flows.insights import figures
 from flows.models import Status
-from flows.roles import manager_required
 
 # Chart geometry, in viewBox units (the SVG scales to its container).
 CHART_WIDTH = 760
