@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from config import clock
 from documents import money
 from documents.models import CompanyProfile, Document, DocumentCategory, Quote
+from flows import access
 
 ANSWERED = (Quote.Status.ACCEPTED, Quote.Status.DECLINED, Quote.Status.EXPIRED)
 
@@ -235,10 +236,9 @@ def case_panels(case, *, user, **bound) -> dict:
     `bound` replaces the unbound forms (a refused upload, an invalid draft).
     """
     from documents import forms
-    from flows.engine import guards
     from flows.models import Status
 
-    can_act = guards.can_act_on(user, case)
+    can_act = access.can_act_on(user, case)
     rows, draft = quote_rows(case, can_act=can_act)
     accepted = any(row.state == "accepted" for row in rows)
     context = {

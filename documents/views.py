@@ -28,7 +28,6 @@ from config.http import HtmxHttpRequest, client_ip
 from documents import forms, money, selectors, services
 from documents.models import Document, Quote
 from flows import access
-from flows.engine import selectors as flow_selectors
 from flows.engine import services as flow_services
 from flows.models import Case
 
@@ -45,9 +44,7 @@ def _case_for(request: HtmxHttpRequest, reference: str) -> Case:
         )
         raise PermissionDenied
     return get_object_or_404(
-        flow_selectors.cases_visible_to(user=request.user).select_related(
-            "flow", "owner"
-        ),
+        access.cases_visible_to(user=request.user).select_related("flow", "owner"),
         reference=reference,
     )
 

@@ -4,9 +4,13 @@ member < manager < admin: each role can do what the one before it does.
 """
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy
+
+from flows.models import Case
 
 MEMBER = "member"
 MANAGER = "manager"
@@ -189,6 +193,35 @@ def is_manager(user) -> bool:
 
 def is_admin(user) -> bool:
     return has_role(user, ADMIN)
+
+
+# --- Who may see and act on cases ---------------------------------------------
+
+
+def cases_visible_to(*, user) -> QuerySet[Case]:
+    """Every case of the team for its members (one source of truth)."""
+    if user is None or not user.is_authenticated or not is_member(user):
+        return Case.objects.none()
+    return Case.objects.all()
+
+
+def team_members() -> QuerySet:
+    """Users who hold a role, i.e. who may own cases."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=ROLES)
+        .distinct()
+        .order_by("first_name", "username")
+    )
+
+
+def can_act_on(user, case: Case) -> bool:
+    """Members act on their cases and unassigned ones; managers on all."""
+    if user is None or not user.is_authenticated or not is_member(user):
+        return False
+    if is_manager(user):
+        return True
+    return case.owner_id is None or case.owner_id == user.pk
 
 
 def manager_required(view):

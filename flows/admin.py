@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit import services as audit
+from flows import access
 from flows.engine import services
 from flows.models import (
     MAX_STATUSES,
@@ -295,9 +296,7 @@ class LeadFormSettingsAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "fixed_owner":
-            from flows.engine import selectors
-
-            kwargs["queryset"] = selectors.team_members()
+            kwargs["queryset"] = access.team_members()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 

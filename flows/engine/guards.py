@@ -31,15 +31,6 @@ class GuardFailure:
     items: tuple[ChecklistItem, ...] = field(default=())
 
 
-def can_act_on(user, case: Case) -> bool:
-    """Members act on their cases and unassigned ones; managers on all."""
-    if user is None or not user.is_authenticated or not access.is_member(user):
-        return False
-    if access.is_manager(user):
-        return True
-    return case.owner_id is None or case.owner_id == user.pk
-
-
 def find_transition(case: Case, target_code: str) -> Transition | None:
     return (
         Transition.objects.select_related("source", "target")
@@ -75,7 +66,7 @@ def evaluate(
     failures: list[GuardFailure] = []
     reason = (reason or "").strip()
 
-    if user is not None and not can_act_on(user, case):
+    if user is not None and not access.can_act_on(user, case):
         failures.append(
             GuardFailure(
                 NOT_EDITABLE,

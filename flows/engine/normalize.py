@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from contextlib import suppress
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -44,6 +45,19 @@ def phone(value: str) -> str:
 def phone_digits(value: str) -> str:
     """The digits only, for comparing numbers written differently."""
     return re.sub(r"\D", "", value or "")
+
+
+def phone_key(value: str) -> str:
+    """The number's digits in its normalised form, for finding duplicates.
+
+    "06 12 34 56 78" and "+33 6 12 34 56 78" agree; an invalid number is
+    still compared by its digits; fewer than six digits (a number still
+    being typed) give no key.
+    """
+    with suppress(ValidationError):
+        value = phone(value)
+    digits = phone_digits(value)
+    return digits if len(digits) >= 6 else ""
 
 
 def fold(value: str) -> str:

@@ -5,22 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.contrib.auth import get_user_model
 from django.db.models import (
-    Count,
     DateTimeField,
     ExpressionWrapper,
     F,
     Q,
     QuerySet,
-    Sum,
     Value,
-    Window,
 )
-from django.db.models.functions import RowNumber
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -31,25 +25,8 @@ from flows.engine.checklists import checklist_state
 from flows.models import Case, Flow, Status, Transition
 
 
-def cases_visible_to(*, user) -> QuerySet[Case]:
-    """Every case of the team for its members (one source of truth)."""
-    if user is None or not user.is_authenticated or not access.is_member(user):
-        return Case.objects.none()
-    return Case.objects.all()
-
-
 def active_flow() -> Flow | None:
     return Flow.objects.filter(is_active=True).first()
-
-
-def team_members() -> QuerySet:
-    """Users who hold a role, i.e. who may own cases."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True, groups__name__in=access.ROLES)
-        .distinct()
-        .order_by("first_name", "username")
-    )
 
 
 def statuses_of(flow: Flow) -> list[Status]:
@@ -219,7 +196,7 @@ def choosable(
 
     Checklists are not evaluated here: a blocked move explains itself.
     """
-    if not guards.can_act_on(user, case):
+    if not access.can_act_on(user, case):
         return []
     is_manager = access.is_manager(user)
     return [
@@ -231,8 +208,6 @@ def choosable(
 
 
 # --- The board ----------------------------------------------------------------
-
-BOARD_PAGE_SIZE = 25
 
 
 @dataclass(frozen=True)
@@ -277,20 +252,10 @@ class BoardFilters:
         return urlencode(params)
 
 
-@dataclass
-class Column:
-    status: Status
-    cards: list[Case]
-    count: int
-    total: Decimal
-    next_cursor: str = ""
-    wip_exceeded: bool = False
-
-
 def filtered_cases(
     *, flow: Flow, user, filters: BoardFilters, statuses: list[Status]
 ) -> QuerySet[Case]:
-    cases = cases_visible_to(user=user).filter(flow=flow)
+    cases = access.cases_visible_to(user=user).filter(flow=flow)
     if filters.owner == "mine":
         cases = cases.filter(owner=user)
     elif filters.owner == "none":
@@ -329,136 +294,7 @@ def on_board(cases: QuerySet[Case], filters: BoardFilters) -> QuerySet[Case]:
     return cases.filter(Q(closed_at__isnull=True) | Q(closed_at__gte=since))
 
 
-CARD_FIELDS = [
-    "id",
-    "flow_id",
-    "reference",
-    "title",
-    "company",
-    "owner_id",
-    "owner__username",
-    "owner__first_name",
-    "owner__last_name",
-    "amount",
-    "status",
-    "status_entered_at",
-    "next_action",
-    "next_action_due",
-    "closed_at",
-    "waiting_until",
-    "waiting_reason",
-    "waiting_in_status",
-]
-
-
-def _card_queryset(cases: QuerySet[Case]) -> QuerySet[Case]:
-    return cases.select_related("owner").only(*CARD_FIELDS)
-
-
-def _cursor(case: Case) -> str:
-    return f"{case.status_entered_at.isoformat()}|{case.pk}"
-
-
-def board_columns(
-    *,
-    flow: Flow,
-    user,
-    filters: BoardFilters,
-    statuses: list[Status],
-    transitions: list[Transition],
-    limit: int = BOARD_PAGE_SIZE,
-) -> list[Column]:
-    """One column per status with its first cards, counts and totals.
-
-    Three queries whatever the number of cases: the totals (one aggregate),
-    the first `limit` cards of every column (one window query), and nothing
-    per card: the moves a user may pick come from `transitions`, loaded once.
-    Cards are ordered by time in status, the longest waiting first. Won and
-    lost columns hold the cases closed recently (`on_board`).
-    """
-    cases = on_board(
-        filtered_cases(flow=flow, user=user, filters=filters, statuses=statuses),
-        filters,
-    )
-    totals = {
-        row["status"]: row
-        for row in cases.order_by()
-        .values("status")
-        .annotate(n=Count("pk"), total=Sum("amount"))
-    }
-    ranked = _card_queryset(cases).annotate(
-        rank=Window(
-            RowNumber(),
-            partition_by=[F("status")],
-            order_by=[F("status_entered_at").asc(), F("pk").asc()],
-        )
-    )
-    cards_by_status: dict[str, list[Case]] = {}
-    for case in ranked.filter(rank__lte=limit).order_by("status_entered_at", "pk"):
-        cards_by_status.setdefault(case.status, []).append(case)
-    by_source = _transitions_by_source(transitions)
-    columns = []
-    for status in statuses:
-        row = totals.get(status.code, {"n": 0, "total": None})
-        cards = decorate(cards_by_status.get(status.code, []), statuses)
-        for case in cards:
-            case.choices = choosable(
-                by_source.get(case.status, []), case=case, user=user
-            )
-        columns.append(
-            Column(
-                status=status,
-                cards=cards,
-                count=row["n"],
-                total=row["total"] or Decimal(0),
-                next_cursor=_cursor(cards[-1])
-                if row["n"] > len(cards) and cards
-                else "",
-                wip_exceeded=bool(
-                    status.wip_limit
-                    and not filters.active
-                    and row["n"] > status.wip_limit
-                ),
-            )
-        )
-    return columns
-
-
-def column_page(
-    *,
-    flow: Flow,
-    user,
-    filters: BoardFilters,
-    status: Status,
-    statuses: list[Status],
-    transitions: list[Transition],
-    after: str,
-    limit: int = BOARD_PAGE_SIZE,
-) -> tuple[list[Case], str]:
-    """The next cards of one column after `after` (keyset paging, not OFFSET)."""
-    cases = on_board(
-        filtered_cases(flow=flow, user=user, filters=filters, statuses=statuses),
-        filters,
-    ).filter(status=status.code)
-    try:
-        stamp, pk = after.rsplit("|", 1)
-        entered = datetime.fromisoformat(stamp)
-        cases = cases.filter(
-            Q(status_entered_at__gt=entered)
-            | Q(status_entered_at=entered, pk__gt=int(pk))
-        )
-    except ValueError:
-        pass  # no or malformed cursor: the first page
-    page = list(_card_queryset(cases).order_by("status_entered_at", "pk")[: limit + 1])
-    more = len(page) > limit
-    cards = decorate(page[:limit], statuses)
-    by_source = _transitions_by_source(transitions)
-    for case in cards:
-        case.choices = choosable(by_source.get(case.status, []), case=case, user=user)
-    return cards, (_cursor(cards[-1]) if more else "")
-
-
-def _transitions_by_source(
+def transitions_by_source(
     transitions: list[Transition],
 ) -> dict[str, list[Transition]]:
     by_source: dict[str, list[Transition]] = {}
@@ -473,86 +309,3 @@ def flow_transitions(flow: Flow) -> list[Transition]:
         .select_related("source", "target")
         .order_by("source__position", "target__position")
     )
-
-
-# --- Duplicates -----------------------------------------------------------------
-# The imports stay local to this section: it was appended without touching the
-# module's header.
-
-
-def _phone_key(value: str) -> str:
-    """Digits of the number in its normalised form ("06…" and "+33 6…" agree)."""
-    from contextlib import suppress
-
-    from django.core.exceptions import ValidationError
-
-    from flows.engine import normalize
-
-    # An invalid number is still compared by its digits.
-    with suppress(ValidationError):
-        value = normalize.phone(value)
-    digits = normalize.phone_digits(value)
-    # Fewer digits than any real number: a number still being typed.
-    return digits if len(digits) >= 6 else ""
-
-
-def duplicate_candidates(
-    *, email: str = "", phone: str = "", company: str = "", limit: int = 10
-) -> list[tuple[Case, list[str]]]:
-    """Existing cases with the same e-mail, phone or company, newest first.
-
-    Each case comes with the names of the fields that matched ("email",
-    "phone", "company") and carries a `status_label`. Two queries at most,
-    whatever the number of cases.
-    """
-    from django.db.models import OuterRef, Subquery
-
-    from flows.engine import normalize
-
-    email_key = normalize.email(email)
-    phone_key = _phone_key(phone)
-    company_key = normalize.fold(company)
-    if not (email_key or phone_key or company_key):
-        return []
-    # Phones written differently ("06 12…", "+33 6 12…", "06.12…") and
-    # companies with other accents or case ("Société" / "societe") cannot be
-    # compared by a lookup that works on both SQLite and PostgreSQL (no
-    # unaccent on SQLite). So one query reads four short columns of the cases
-    # that could match and Python compares the normalised forms; a second
-    # query loads the newest matches. A small team's cases fit in memory.
-    condition = Q(pk__in=[])
-    if email_key:
-        condition |= Q(email__iexact=email_key)
-    if phone_key:
-        condition |= ~Q(phone="")
-    if company_key:
-        condition |= ~Q(company="")
-    rows = Case.objects.filter(condition).values_list(
-        "pk", "email", "phone", "company", "created_at"
-    )
-    matched: dict[int, list[str]] = {}
-    created: dict[int, datetime] = {}
-    for pk, row_email, row_phone, row_company, created_at in rows:
-        fields = []
-        if email_key and normalize.email(row_email) == email_key:
-            fields.append("email")
-        if phone_key and _phone_key(row_phone) == phone_key:
-            fields.append("phone")
-        if company_key and normalize.fold(row_company) == company_key:
-            fields.append("company")
-        if fields:
-            matched[pk] = fields
-            created[pk] = created_at
-    if not matched:
-        return []
-    newest = sorted(matched, key=lambda pk: (created[pk], pk), reverse=True)[:limit]
-    status_label = Status.objects.filter(
-        flow_id=OuterRef("flow_id"), code=OuterRef("status")
-    ).values("label")[:1]
-    cases = (
-        Case.objects.filter(pk__in=newest)
-        .select_related("owner")
-        .annotate(status_label=Subquery(status_label))
-        .in_bulk()
-    )
-    return [(cases[pk], matched[pk]) for pk in newest if pk in cases]

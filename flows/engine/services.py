@@ -397,7 +397,7 @@ def next_action_errors(case: Case) -> dict[str, list[str]]:
 
 def check_can_act(case: Case, *, user, action: str) -> None:
     """Raise ActionRefused (and audit it) when `user` may not act on `case`."""
-    if not guards.can_act_on(user, case):
+    if not access.can_act_on(user, case):
         audit.record(
             "permission_denied",
             user=user,

@@ -23,7 +23,7 @@ import json
 import re
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -40,7 +40,7 @@ from django.utils.translation import gettext_lazy
 from audit import services as audit
 from config import clock
 from flows import access
-from flows.engine import normalize, selectors, services
+from flows.engine import normalize, services
 from flows.models import Case, Flow, ImportRun, Status, Transition
 from flows.outbox import webhooks
 
@@ -436,7 +436,7 @@ def importable_statuses(flow: Flow) -> list[Status]:
 
 
 def import_owners() -> list:
-    return list(selectors.team_members())
+    return list(access.team_members())
 
 
 @dataclass(frozen=True)
@@ -572,15 +572,6 @@ class OwnerIndex:
         )
 
 
-def _phone_key(value: str) -> str:
-    # The rule of selectors.duplicate_candidates: the digits of the
-    # normalised number ("06…" and "+33 6…" agree), at least six of them.
-    with suppress(ValidationError):
-        value = normalize.phone(value)
-    digits = normalize.phone_digits(value)
-    return digits if len(digits) >= 6 else ""
-
-
 class DuplicateIndex:
     """E-mail, phone and company keys of existing cases (one query) and of the
     rows already read, for a bulk version of `duplicate_candidates`."""
@@ -596,7 +587,7 @@ class DuplicateIndex:
     def keys_of(email: str, phone: str, company: str) -> dict[str, str]:
         return {
             "email": normalize.email(email),
-            "phone": _phone_key(phone),
+            "phone": normalize.phone_key(phone),
             "company": normalize.fold(company),
         }
 

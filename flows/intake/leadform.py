@@ -34,7 +34,7 @@ from django.utils.translation import gettext_lazy
 from audit import services as audit
 from config import clock
 from flows import access
-from flows.engine import normalize, selectors, services
+from flows.engine import duplicates, normalize, selectors, services
 from flows.intake.imports import working_days_after
 from flows.models import Case, LeadFormSettings
 from flows.outbox import notifications
@@ -185,7 +185,7 @@ def _open_duplicate(email: str, phone: str) -> Case | None:
     """The newest open case with the same e-mail or phone."""
     if not (email or phone):
         return None
-    for case, fields in selectors.duplicate_candidates(
+    for case, fields in duplicates.duplicate_candidates(
         email=email, phone=phone, limit=50
     ):
         if case.closed_at is None and {"email", "phone"} & set(fields):

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from config import clock
-from flows.engine import selectors
+from flows.engine import duplicates
 from flows.models import Case, Flow
 from tests.conftest import make_user
 from tests.factories import CaseFactory
@@ -316,7 +316,7 @@ def test_duplicate_candidates_newest_first_and_capped(member, default_flow):
     cases = [
         CaseFactory(flow=default_flow, owner=member, company="ACME") for _ in range(4)
     ]
-    found = selectors.duplicate_candidates(company="acme", limit=3)
+    found = duplicates.duplicate_candidates(company="acme", limit=3)
     assert [(case.pk, fields) for case, fields in found] == [
         (case.pk, ["company"]) for case in reversed(cases[1:])
     ]
@@ -326,4 +326,4 @@ def test_duplicate_candidates_with_nothing_typed_asks_nothing(
     django_assert_num_queries,
 ):
     with django_assert_num_queries(0):
-        assert selectors.duplicate_candidates(email=" ", phone="06", company=" ") == []
+        assert duplicates.duplicate_candidates(email=" ", phone="06", company=" ") == []

@@ -7,7 +7,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from flows.engine import guards, services
+from flows import access
+from flows.engine import services
 from flows.models import CaseChecklistItem, ChecklistItem, StatusChange, Transition
 from tests.factories import CaseFactory
 
@@ -118,7 +119,7 @@ def test_managers_act_on_every_case(case, manager):
 
 def test_a_user_without_role_may_not_act(case, django_user_model):
     outsider = django_user_model.objects.create_user("outsider", password="x")
-    assert guards.can_act_on(outsider, case) is False
+    assert access.can_act_on(outsider, case) is False
 
 
 # --- Overrides ----------------------------------------------------------------

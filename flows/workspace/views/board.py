@@ -15,6 +15,7 @@ from config.http import HtmxHttpRequest
 from flows import access
 from flows.engine import selectors
 from flows.models import Status
+from flows.workspace import columns
 
 # Managers' boards refresh themselves while visible, for meetings.
 MANAGER_REFRESH_SECONDS = 30
@@ -39,7 +40,7 @@ def board_context(request: HtmxHttpRequest, filters: selectors.BoardFilters) -> 
     if not statuses:
         return {"statuses": [], "filters": filters}
     flow = statuses[0].flow
-    columns = selectors.board_columns(
+    board_columns = columns.board_columns(
         flow=flow,
         user=request.user,
         filters=filters,
@@ -47,7 +48,7 @@ def board_context(request: HtmxHttpRequest, filters: selectors.BoardFilters) -> 
         transitions=transitions,
     )
     query = filters.querystring()
-    for column in columns:
+    for column in board_columns:
         column.more_url = (
             more_url(column.status.code, query, column.next_cursor)
             if column.next_cursor
@@ -57,12 +58,12 @@ def board_context(request: HtmxHttpRequest, filters: selectors.BoardFilters) -> 
     return {
         "flow": flow,
         "statuses": statuses,
-        "columns": columns,
+        "columns": board_columns,
         "filters": filters,
         "filter_query": query,
         "board_url": board_url,
         "closed_days": selectors.BOARD_CLOSED_DAYS,
-        "owners": selectors.team_members(),
+        "owners": access.team_members(),
         "refresh_seconds": MANAGER_REFRESH_SECONDS
         if access.is_manager(request.user)
         else 0,
@@ -88,7 +89,7 @@ def board_column(request: HtmxHttpRequest, code: str) -> HttpResponse:
     if status is None:
         raise Http404
     filters = selectors.BoardFilters.from_query(request.GET)
-    cards, cursor = selectors.column_page(
+    cards, cursor = columns.column_page(
         flow=status.flow,
         user=request.user,
         filters=filters,

@@ -14,7 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 from audit import services as audit
 from config.http import HtmxHttpRequest
 from flows import access
-from flows.engine import selectors, services
+from flows.engine import duplicates, selectors, services
 from flows.models import Case
 from flows.workspace.forms import NewCaseForm
 
@@ -35,7 +35,7 @@ def _check_may_create(request: HtmxHttpRequest) -> None:
 
 
 def _duplicates_for(data: QueryDict) -> list[tuple[Case, list[str]]]:
-    return selectors.duplicate_candidates(
+    return duplicates.duplicate_candidates(
         **{name: data.get(name, "") for name in DUPLICATE_FIELDS}
     )
 
@@ -73,7 +73,7 @@ def case_new(request: HtmxHttpRequest) -> HttpResponse:
     flow = selectors.active_flow()
     if flow is None:
         return render(request, TEMPLATE, {"flow": None, "form": None})
-    owners = selectors.team_members()
+    owners = access.team_members()
     duplicates: list[tuple[Case, list[str]]] = []
     if request.method == "POST":
         form = NewCaseForm(request.POST, owners=owners)

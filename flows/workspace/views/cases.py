@@ -37,7 +37,7 @@ def _case_for(request: HtmxHttpRequest, reference: str) -> Case:
     if not access.is_member(request.user):
         raise PermissionDenied
     return get_object_or_404(
-        selectors.cases_visible_to(user=request.user).select_related("flow", "owner"),
+        access.cases_visible_to(user=request.user).select_related("flow", "owner"),
         reference=reference,
     )
 
@@ -83,7 +83,7 @@ def case_context(request: HtmxHttpRequest, case: Case, **extra) -> dict:
     timeline, older = case_timeline(
         case, page=page, kind=show, labels={s.code: s.label for s in statuses}
     )
-    can_act = guards.can_act_on(user, case)
+    can_act = access.can_act_on(user, case)
     context = {
         "case": case,
         "status": case.status_obj,
@@ -92,7 +92,7 @@ def case_context(request: HtmxHttpRequest, case: Case, **extra) -> dict:
         "checklist": checklist,
         "is_manager": access.is_manager(user),
         "can_take": case.owner_id is None and access.is_member(user),
-        "owners": selectors.team_members() if access.is_manager(user) else [],
+        "owners": access.team_members() if access.is_manager(user) else [],
         "timeline": timeline,
         "timeline_page": page,
         "timeline_show": show,
@@ -302,7 +302,7 @@ def checklist_toggle(
 @require_POST
 def case_assign(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     case = _case_for(request, reference)
-    form = AssignForm(request.POST, owners=selectors.team_members())
+    form = AssignForm(request.POST, owners=access.team_members())
     if form.is_valid():
         try:
             services.assign_case(
