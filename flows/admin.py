@@ -13,7 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from audit import services as audit
 from flows import access
-from flows.engine import services
+from flows.engine import graph, services
 from flows.models import (
     MAX_STATUSES,
     MAX_STATUSES_MESSAGE,
@@ -119,8 +119,24 @@ class TransitionInline(admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class FlowForm(forms.ModelForm):
+    class Meta:
+        model = Flow
+        fields = ["name", "slug", "is_active", "require_next_action"]
+
+    def clean(self):
+        data = super().clean()
+        # The same soundness rules as services.activate_flow.
+        if data.get("is_active") and self.instance.pk:
+            problems = graph.activation_problems(self.instance)
+            if problems:
+                self.add_error("is_active", problems)
+        return data
+
+
 @admin.register(Flow)
 class FlowAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
+    form = FlowForm
     list_display = ["name", "slug", "is_active", "status_count"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [StatusInline, TransitionInline]

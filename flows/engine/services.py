@@ -17,7 +17,7 @@ from django_fsm import ConcurrentTransition
 from audit import services as audit
 from config import clock
 from flows import access
-from flows.engine import guards, normalize, selectors, sequences
+from flows.engine import graph, guards, normalize, selectors, sequences
 from flows.engine.checklists import checklist_state
 from flows.models import (
     Case,
@@ -483,7 +483,7 @@ def add_comment(case: Case, *, user, body: str, actor_label: str = "") -> Commen
 @transaction.atomic
 def activate_flow(flow: Flow, *, user) -> Flow:
     """Make `flow` the active one; raise ValidationError listing every problem."""
-    problems = flow.activation_problems()
+    problems = graph.activation_problems(flow)
     if problems:
         raise ValidationError(problems)
     for previous in Flow.objects.filter(is_active=True).exclude(pk=flow.pk):

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.models import AuditEvent
 from config import clock
-from flows.engine import guards, selectors
+from flows.engine import graph, guards, selectors
 from flows.models import Case, DiagnosticResult, Flow, Status, StatusChange
 
 PERIODS = (30, 90, 365)
@@ -406,15 +406,6 @@ class Rework:
     backward: int = 0
 
 
-def backward_q() -> Q:
-    """A StatusChange from an open status back to an earlier open one."""
-    return Q(
-        to_status__position__lt=F("from_status__position"),
-        from_status__kind=Status.Kind.OPEN,
-        to_status__kind=Status.Kind.OPEN,
-    )
-
-
 def blocked_events(*, flow: Flow, period: Period) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.filter(
         action="transition_blocked",
@@ -448,7 +439,7 @@ def rework(*, flow: Flow, period: Period) -> Rework:
     ).aggregate(
         moves=Count("pk"),
         overrides=Count("pk", filter=Q(override=True)),
-        backward=Count("pk", filter=backward_q()),
+        backward=Count("pk", filter=graph.backward_q()),
     )
     result.moves = counts["moves"]
     result.overrides = counts["overrides"]
@@ -876,7 +867,7 @@ def figure_cases(
     elif figure == "backward":
         cases = cases.filter(
             pk__in=StatusChange.objects.filter(
-                backward_q(), at__gt=period.start, at__lte=period.end
+                graph.backward_q(), at__gt=period.start, at__lte=period.end
             ).values("case_id")
         )
     elif figure == "slips":

@@ -21,7 +21,6 @@ import hashlib
 import io
 import json
 import re
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,8 +39,8 @@ from django.utils.translation import gettext_lazy
 from audit import services as audit
 from config import clock
 from flows import access
-from flows.engine import normalize, services
-from flows.models import Case, Flow, ImportRun, Status, Transition
+from flows.engine import graph, normalize, services
+from flows.models import Case, Flow, ImportRun, Status
 from flows.outbox import webhooks
 
 # A callable opening the file as binary, used as a context manager (the
@@ -417,22 +416,7 @@ def mapping_problems(mapping: dict[int, str]) -> list[str]:
 
 def importable_statuses(flow: Flow) -> list[Status]:
     """The initial status and those the rules reach from it, in order."""
-    statuses = list(flow.statuses.order_by("position"))
-    initial = next((s for s in statuses if s.position == 1), None)
-    if initial is None:
-        return []
-    edges: dict[int, list[int]] = {}
-    for source_id, target_id in Transition.objects.filter(flow=flow).values_list(
-        "source_id", "target_id"
-    ):
-        edges.setdefault(source_id, []).append(target_id)
-    seen, queue = {initial.pk}, deque([initial.pk])
-    while queue:
-        for nxt in edges.get(queue.popleft(), []):
-            if nxt not in seen:
-                seen.add(nxt)
-                queue.append(nxt)
-    return [s for s in statuses if s.pk in seen]
+    return graph.reachable_statuses(flow, flow.statuses.all())
 
 
 def import_owners() -> list:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
-
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -51,54 +49,8 @@ class Flow(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self) -> None:
-        if self.is_active and self.pk:
-            problems = self.activation_problems()
-            if problems:
-                raise ValidationError({"is_active": problems})
-
     def initial_status(self) -> Status | None:
         return self.statuses.filter(position=1).first()
-
-    def activation_problems(self) -> list[str]:
-        """Why this flow cannot be activated; empty when it can."""
-        statuses = list(self.statuses.all())
-        problems: list[str] = []
-        if not any(s.position == 1 for s in statuses):
-            problems.append(_("Aucun statut en position 1 (le statut initial)."))
-        kinds = {s.kind for s in statuses}
-        if Status.Kind.WON not in kinds:
-            problems.append(_("Il faut au moins un statut « gagné »."))
-        if Status.Kind.LOST not in kinds:
-            problems.append(_("Il faut au moins un statut « perdu »."))
-        edges: dict[int, list[int]] = {}
-        for source_id, target_id in Transition.objects.filter(flow=self).values_list(
-            "source_id", "target_id"
-        ):
-            edges.setdefault(source_id, []).append(target_id)
-        closed = {s.pk for s in statuses if s.kind != Status.Kind.OPEN}
-        for status in statuses:
-            if status.kind == Status.Kind.OPEN and not _reaches(
-                status.pk, closed, edges
-            ):
-                problems.append(
-                    _("« %(label)s » ne mène à aucun statut gagné ou perdu.")
-                    % {"label": status.label}
-                )
-        return problems
-
-
-def _reaches(start: int, goals: set[int], edges: dict[int, list[int]]) -> bool:
-    seen, queue = {start}, deque([start])
-    while queue:
-        node = queue.popleft()
-        for nxt in edges.get(node, []):
-            if nxt in goals:
-                return True
-            if nxt not in seen:
-                seen.add(nxt)
-                queue.append(nxt)
-    return False
 
 
 color_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Une couleur comme #1f4e79."))
@@ -309,15 +261,6 @@ class Transition(models.Model):
                 errors[name] = _("Ce statut appartient à un autre flux.")
         if errors:
             raise ValidationError(errors)
-
-    @property
-    def is_backward(self) -> bool:
-        # Reopening a closed case is not rework: only open → earlier open.
-        return (
-            self.target.position < self.source.position
-            and not self.source.is_closed
-            and not self.target.is_closed
-        )
 
 
 class ChecklistItem(models.Model):

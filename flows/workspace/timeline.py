@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.models import AuditEvent
+from flows.engine import graph
 from flows.models import Case, Comment, StatusChange
 
 PAGE_SIZE = 20
@@ -147,9 +148,7 @@ def case_timeline(
                 },
                 reason=change.reason,
                 override=change.override,
-                backward=change.to_status.position < change.from_status.position
-                and change.to_status.kind == "open"
-                and change.from_status.kind == "open",
+                backward=graph.is_backward(change.from_status, change.to_status),
             )
         )
 

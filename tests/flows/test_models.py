@@ -3,6 +3,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
+from flows.engine import graph
 from flows.models import Case, ChecklistItem, Flow, Status, StatusInUse, Transition
 from tests.factories import CaseFactory
 
@@ -137,7 +138,7 @@ def test_a_model_form_cannot_touch_the_status(default_flow, member):
 
 def test_activation_lists_every_problem():
     flow = _flow_with_statuses(3)  # three open statuses, no transitions
-    problems = flow.activation_problems()
+    problems = graph.activation_problems(flow)
     assert any("gagné" in p for p in problems)
     assert any("perdu" in p for p in problems)
     s3 = flow.statuses.get(position=3)
@@ -146,16 +147,16 @@ def test_activation_lists_every_problem():
     s2 = flow.statuses.get(position=2)
     s2.kind = Status.Kind.LOST
     s2.save()
-    problems = flow.activation_problems()
+    problems = graph.activation_problems(flow)
     assert problems == ["« S1 » ne mène à aucun statut gagné ou perdu."]
     Transition.objects.create(
         flow=flow, source=flow.statuses.get(position=1), target=s3, label="Go"
     )
-    assert flow.activation_problems() == []
+    assert graph.activation_problems(flow) == []
 
 
 def test_preset_flow_is_valid_and_active(default_flow):
-    assert default_flow.activation_problems() == []
+    assert graph.activation_problems(default_flow) == []
     assert default_flow.is_active
     assert default_flow.initial_status().code == "nouveau"
     assert list(default_flow.statuses.values_list("position", flat=True)) == list(
