@@ -119,7 +119,10 @@ TEMPLATES = [
                 "csp.context_processors.nonce",
                 "config.context_processors.pilote",
             ],
-            "builtins": ["template_partials.templatetags.partials"],
+            "builtins": [
+                "template_partials.templatetags.partials",
+                "flows.templatetags.people",
+            ],
             # The partials loader serves "page.html#partial"; the cached
             # loader only in production, so templates reload in development.
             "loaders": [

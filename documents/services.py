@@ -37,6 +37,7 @@ from documents.models import (
     QuoteLine,
     title_key,
 )
+from flows import access
 from flows.engine import guards, sequences
 from flows.engine import services as flow_services
 from flows.models import Case, Status, Transition
@@ -381,7 +382,7 @@ def save_draft(
             who = record.history_user if record else None
             raise QuoteChanged(
                 locked,
-                (who.get_full_name() or who.get_username()) if who else "",
+                access.display_name(who),
                 record.history_date if record else locked.updated_at,
             )
         for name, value in fields.items():

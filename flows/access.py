@@ -195,6 +195,20 @@ def is_admin(user) -> bool:
     return has_role(user, ADMIN)
 
 
+# --- How a person is named -------------------------------------------------------
+
+
+def display_name(user, fallback: str = "") -> str:
+    """A person as every page, e-mail and export names them.
+
+    Their full name, else their username; `fallback` when there is no user
+    (the client on the public quote page, the system).
+    """
+    if user is None:
+        return fallback
+    return user.get_full_name() or user.get_username()
+
+
 # --- Who may see and act on cases ---------------------------------------------
 
 

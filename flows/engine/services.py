@@ -542,7 +542,7 @@ def last_change(case: Case) -> tuple[str, object]:
     if record is None:
         return "", case.updated_at
     who = record.history_user
-    name = (who.get_full_name() or who.get_username()) if who else _("le système")
+    name = access.display_name(who, _("le système"))
     return name, record.history_date
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config import clock
+from flows import access
 from flows.models import Case, Status
 
 FIELDS = [
@@ -120,7 +121,7 @@ def rows(
             neutralize(case.email),
             neutralize(case.phone),
             labels.get(case.status, case.status),
-            (owner.get_full_name() or owner.get_username()) if owner else "",
+            access.display_name(owner),
             amount,
             neutralize(case.next_action),
             _date(case.next_action_due, excel),

@@ -27,12 +27,6 @@ Kind = Notification.Kind
 MENTION_RE = re.compile(r"(?<![\w.+-])@([\w.@+-]+)")
 
 
-def _name(user) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
-
-
 def _create(
     recipient_id: int,
     kind: str,
@@ -70,7 +64,11 @@ def notify_assigned(case: Case, *, owner, by) -> None:
         kind=Kind.ASSIGNED,
         case_id=case.pk,
         actor_id=by.pk if by is not None else None,
-        data={"by": _name(by), "reference": case.reference, "title": case.title},
+        data={
+            "by": access.display_name(by),
+            "reference": case.reference,
+            "title": case.title,
+        },
     )
 
 
@@ -100,7 +98,7 @@ def notify_mentions(case: Case, *, body: str, author, comment_id: int) -> None:
             case_id=case.pk,
             actor_id=author.pk if author is not None else None,
             data={
-                "by": _name(author),
+                "by": access.display_name(author),
                 "reference": case.reference,
                 "title": case.title,
                 "excerpt": excerpt,
@@ -122,7 +120,7 @@ def notify_move_blocked(
         case_id=case.pk,
         actor_id=user.pk,
         data={
-            "by": _name(user),
+            "by": access.display_name(user),
             "reference": case.reference,
             "title": case.title,
             "target": target_label,

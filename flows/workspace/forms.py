@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from flows import access
 from flows.engine import normalize
 from flows.engine.services import EDITABLE_FIELDS
 from flows.models import Case
@@ -63,7 +64,7 @@ class CaseForm(forms.ModelForm):
 
 class TeamMemberChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
-        return obj.get_full_name() or obj.get_username()
+        return access.display_name(obj)
 
 
 class NewCaseForm(CaseForm):

@@ -154,7 +154,7 @@ def render_digest(digest: Digest, *, base_url: str) -> EmailMultiAlternatives:
         context = {
             "digest": digest,
             "user": digest.user,
-            "name": digest.user.get_full_name() or digest.user.get_username(),
+            "name": access.display_name(digest.user),
             "day": digest.day,
             "base_url": base_url,
             "today_url": f"{base_url}/today/",

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.models import AuditEvent
+from flows import access
 from flows.engine import graph
 from flows.models import Case, Comment, StatusChange
 
@@ -57,9 +58,7 @@ class Entry:
 
 
 def _name(user, fallback: str = "") -> str:
-    if user is None:
-        return fallback or _("système")
-    return user.get_full_name() or user.get_username()
+    return access.display_name(user, fallback or _("système"))
 
 
 def _display(case_field, value, users: dict) -> str:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from config import clock
 from config.http import HtmxHttpRequest
+from flows import access
 from flows.access import manager_required
 from flows.engine import selectors
 from flows.intake import imports
@@ -68,7 +69,7 @@ class OptionsForm(forms.Form):
             )
         self.fields["status"].choices = [(s.code, s.label) for s in statuses]
         self.fields["owner"].choices = [("", _("Non attribué"))] + [
-            (str(u.pk), u.get_full_name() or u.get_username()) for u in owners
+            (str(u.pk), access.display_name(u)) for u in owners
         ]
 
     @classmethod

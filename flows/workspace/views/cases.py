@@ -317,7 +317,7 @@ def case_assign(request: HtmxHttpRequest, reference: str) -> HttpResponse:
                 _("%(reference)s est maintenant suivi par %(owner)s.")
                 % {
                     "reference": case.reference,
-                    "owner": owner.get_full_name() or owner.username,
+                    "owner": access.display_name(owner),
                 }
                 if owner
                 else _("%(reference)s n'est plus attribué.")
