@@ -41,7 +41,7 @@ from flows import access
 from flows.engine import guards, sequences
 from flows.engine import services as flow_services
 from flows.models import Case, Status, Transition
-from flows.outbox import notifications
+from flows.outbox import notifications, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -811,7 +811,7 @@ def accept_quote(
                 "signed_sha256": quote.signed_document.sha256,
             },
         )
-        flow_services.webhooks.quote_accepted(quote)  # queued here, sent on commit
+        webhooks.quote_accepted(quote)  # queued here, sent on commit
     answer = Answer(quote=quote)
     _move_to_won(answer)
     _notify(answer, accepted=True, base_url=base_url)

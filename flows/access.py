@@ -3,14 +3,27 @@
 member < manager < admin: each role can do what the one before it does.
 """
 
+from functools import wraps
+
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy
 
-from flows.models import Case
+from audit import services as audit
+from flows.models import Case, Notification
 
 MEMBER = "member"
 MANAGER = "manager"
@@ -103,8 +116,6 @@ def set_role(user, role: str) -> None:
     """Give `user` exactly one role; admins get the admin site."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
-    from audit import services as audit
-
     groups = ensure_roles()
     previous = set(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
     user.groups.remove(*[groups[other] for other in ROLES if other != role])
@@ -147,12 +158,6 @@ def _load_identity(user) -> None:
     Every page needs both (navigation, bell); asking once keeps the board
     within its query budget.
     """
-    from django.contrib.auth import get_user_model
-    from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
-    from django.db.models.functions import Coalesce
-
-    from flows.models import Notification
-
     memberships = Group.objects.filter(user=OuterRef("pk"))
     unread = (
         Notification.objects.filter(recipient=OuterRef("pk"), read_at__isnull=True)
@@ -209,6 +214,14 @@ def display_name(user, fallback: str = "") -> str:
     return user.get_full_name() or user.get_username()
 
 
+def actor_name(user, actor_label: str = "") -> str:
+    """Who acted, as audit events and webhooks record it: a username, the
+    label of a non-user actor ("client"), or the system."""
+    if user is not None:
+        return user.get_username()
+    return actor_label or audit.SYSTEM
+
+
 # --- Who may see and act on cases ---------------------------------------------
 
 
@@ -229,6 +242,11 @@ def team_members() -> QuerySet:
     )
 
 
+NOT_YOURS = gettext_lazy(
+    "Vous ne pouvez agir que sur vos dossiers et les dossiers non attribués."
+)
+
+
 def can_act_on(user, case: Case) -> bool:
     """Members act on their cases and unassigned ones; managers on all."""
     if user is None or not user.is_authenticated or not is_member(user):
@@ -240,15 +258,10 @@ def can_act_on(user, case: Case) -> bool:
 
 def manager_required(view):
     """Refuse (403, audited) a view to anyone below manager."""
-    from functools import wraps
-
-    from django.core.exceptions import PermissionDenied
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         if not is_manager(request.user):
-            from audit import services as audit
-
             audit.record(
                 "permission_denied",
                 user=request.user,
@@ -260,4 +273,22 @@ def manager_required(view):
     return wrapped
 
 
+def member_required(view):
+    """Refuse (403, audited) a view to anyone who holds no role."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not is_member(request.user):
+            audit.record(
+                "permission_denied",
+                user=request.user,
+                data={"path": request.path[:200]},
+            )
+            raise PermissionDenied(_TEAM_ONLY)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 _MANAGERS_ONLY = gettext_lazy("Page réservée aux responsables.")
+_TEAM_ONLY = gettext_lazy("Page réservée aux membres de l'équipe.")

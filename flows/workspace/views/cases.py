@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import formats, timezone
+from django.utils import formats
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -46,10 +46,6 @@ def _htmx_partial(request: HtmxHttpRequest) -> bool:
     return bool(request.htmx and not request.htmx.history_restore_request)
 
 
-# Guards the move forms ask the user to satisfy (a reason, a new next action).
-ASKED_IN_FORM = {guards.REASON_REQUIRED, guards.NEXT_ACTION}
-
-
 def case_context(request: HtmxHttpRequest, case: Case, **extra) -> dict:
     statuses = selectors.statuses_of(case.flow)
     selectors.decorate([case], statuses)
@@ -59,19 +55,17 @@ def case_context(request: HtmxHttpRequest, case: Case, **extra) -> dict:
     for transition, failures in selectors.allowed_targets(
         case, user=user, checklist=checklist
     ):
-        codes = {failure.code for failure in failures}
-        hidden = codes & {guards.ROLE, guards.NOT_EDITABLE}
-        if hidden:
+        offer = guards.remedies(failures, user=user)
+        if not offer.choosable:
             continue  # not a move this user may choose
         moves.append(
             {
                 "transition": transition,
                 # A missing reason or next action is asked for in the form.
-                "failures": [f for f in failures if f.code not in ASKED_IN_FORM],
-                "needs_reason": transition.requires_reason,
-                "needs_next_action": guards.NEXT_ACTION in codes,
-                "can_override": access.is_manager(user)
-                and codes - {guards.NEXT_ACTION} == {guards.CHECKLIST},
+                "failures": offer.shown,
+                "needs_reason": offer.reason_required,
+                "needs_next_action": offer.needs_next_action,
+                "can_override": offer.can_override,
             }
         )
     try:
@@ -173,11 +167,7 @@ def _move_refused(
     request, case: Case, data: dict, failures, next_url: str
 ) -> HttpResponse:
     case.refresh_from_db()
-    codes = {failure.code for failure in failures}
-    manager = access.is_manager(request.user)
-    fixable = {guards.REASON_REQUIRED, guards.NEXT_ACTION} | (
-        {guards.CHECKLIST} if manager else set()
-    )
+    offer = guards.remedies(failures, user=request.user)
     target_label = (
         case.flow.statuses.filter(code=data["target"])
         .values_list("label", flat=True)
@@ -189,13 +179,12 @@ def _move_refused(
         "target_code": data["target"],
         "target_label": target_label,
         "reason": data["reason"],
-        "can_complete": codes <= fixable and guards.STALE not in codes,
-        "can_override": manager and guards.CHECKLIST in codes,
-        "needs_only_reason": codes == {guards.REASON_REQUIRED},
+        "can_complete": offer.can_complete,
+        "can_override": offer.can_override,
+        "needs_only_reason": offer.only_reason,
         # The reason box: asked for, or needed to force the checklist.
-        "needs_reason": guards.REASON_REQUIRED in codes
-        or (manager and guards.CHECKLIST in codes),
-        "needs_next_action": guards.NEXT_ACTION in codes,
+        "needs_reason": offer.asks_reason,
+        "needs_next_action": offer.needs_next_action,
         "next_action": data.get("next_action", ""),
         "next_action_due": data.get("next_action_due"),
         "next_url": next_url,
@@ -232,11 +221,7 @@ def case_edit(request: HtmxHttpRequest, reference: str) -> HttpResponse:
                     expected_version=expected,
                 )
             except services.CaseChanged as changed:
-                when = formats.time_format(timezone.localtime(changed.at), "H:i")
-                conflict = _(
-                    "Modifié par %(who)s à %(when)s pendant que vous écriviez : vos saisies sont "
-                    "conservées ci-dessous ; vérifiez la fiche puis enregistrez à nouveau."
-                ) % {"who": changed.by, "when": when}
+                conflict = guards.edit_conflict_message(by=changed.by, at=changed.at)
                 case.refresh_from_db()
                 status_code = 409
             except ValidationError as error:
