@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from audit.admin import AuditedAdminMixin
 from documents.models import CompanyProfile, Document, DocumentCategory, Quote
 from flows import access
-from flows.admin import AuditedAdminMixin
 
 
 class AdminsOnly:

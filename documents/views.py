@@ -22,7 +22,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from audit import services as audit
 from config import ratelimit
 from config.http import HtmxHttpRequest, client_ip
 from documents import forms, money, selectors, services
@@ -39,9 +38,6 @@ PANELS = "documents/_case_panels.html"
 
 def _case_for(request: HtmxHttpRequest, reference: str) -> Case:
     if not access.is_member(request.user):
-        audit.record(
-            "permission_denied", user=request.user, data={"path": request.path[:200]}
-        )
         raise PermissionDenied
     return get_object_or_404(
         access.cases_visible_to(user=request.user).select_related("flow", "owner"),

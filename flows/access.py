@@ -257,16 +257,11 @@ def can_act_on(user, case: Case) -> bool:
 
 
 def manager_required(view):
-    """Refuse (403, audited) a view to anyone below manager."""
+    """Refuse (403) a view to anyone below manager; audit.refusals records it."""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         if not is_manager(request.user):
-            audit.record(
-                "permission_denied",
-                user=request.user,
-                data={"path": request.path[:200]},
-            )
             raise PermissionDenied(_MANAGERS_ONLY)
         return view(request, *args, **kwargs)
 
@@ -274,16 +269,11 @@ def manager_required(view):
 
 
 def member_required(view):
-    """Refuse (403, audited) a view to anyone who holds no role."""
+    """Refuse (403) a view to anyone who holds no role; audit.refusals records it."""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         if not is_member(request.user):
-            audit.record(
-                "permission_denied",
-                user=request.user,
-                data={"path": request.path[:200]},
-            )
             raise PermissionDenied(_TEAM_ONLY)
         return view(request, *args, **kwargs)
 

@@ -2,9 +2,6 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import GroupAdmin, UserAdmin
-from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
@@ -12,6 +9,7 @@ from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from audit import services as audit
+from audit.admin import AuditedAdminMixin
 from flows import access
 from flows.engine import graph, services
 from flows.models import (
@@ -26,40 +24,6 @@ from flows.models import (
     Webhook,
     WebhookDelivery,
 )
-
-
-class AuditedAdminMixin:
-    """Every configuration change made in the admin leaves an audit event."""
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        audit.record(
-            "config_changed" if change else "config_created",
-            user=request.user,
-            obj=obj,
-            data={"object": str(obj), "fields": sorted(form.changed_data)},
-        )
-
-    def save_formset(self, request, form, formset, change):
-        super().save_formset(request, form, formset, change)
-        for obj in formset.new_objects:
-            audit.record(
-                "config_created", user=request.user, obj=obj, data={"object": str(obj)}
-            )
-        for obj, fields in formset.changed_objects:
-            audit.record(
-                "config_changed",
-                user=request.user,
-                obj=obj,
-                data={"object": str(obj), "fields": sorted(fields)},
-            )
-        for obj in formset.deleted_objects:
-            audit.record("config_deleted", user=request.user, data={"object": str(obj)})
-
-    def delete_model(self, request, obj):
-        description = str(obj)
-        super().delete_model(request, obj)
-        audit.record("config_deleted", user=request.user, data={"object": description})
 
 
 class StatusInlineFormSet(BaseInlineFormSet):
@@ -264,22 +228,6 @@ class CaseAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-# Users and roles are configuration too: their changes are audited.
-User = get_user_model()
-admin.site.unregister(User)
-admin.site.unregister(Group)
-
-
-@admin.register(User)
-class AuditedUserAdmin(AuditedAdminMixin, UserAdmin):
-    pass
-
-
-@admin.register(Group)
-class AuditedGroupAdmin(AuditedAdminMixin, GroupAdmin):
-    pass
 
 
 # --- Data in and out (issue 8): the public lead form and webhooks ----------------

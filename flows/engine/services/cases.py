@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit import refusals
 from audit import services as audit
 from config import clock
 from flows import access
@@ -23,8 +24,16 @@ from flows.models import (
 from flows.outbox import notifications, webhooks
 
 
-class ActionRefused(PermissionDenied):
+class ActionRefused(refusals.AccessRefused):
     """The user may not do this to this case (answered 403, audited)."""
+
+
+def _refuse(message, *, user, case: Case, action: str) -> ActionRefused:
+    # Recorded here, not only by the middleware: commands and other
+    # services call these use cases outside any request.
+    error = ActionRefused(message, case=case, action=action)
+    refusals.record_refusal(error, user=user)
+    return error
 
 
 def create_case(
@@ -163,13 +172,7 @@ def create_cases_bulk(
 def check_can_act(case: Case, *, user, action: str) -> None:
     """Raise ActionRefused (and audit it) when `user` may not act on `case`."""
     if not access.can_act_on(user, case):
-        audit.record(
-            "permission_denied",
-            user=user,
-            case=case,
-            data={"action": action},
-        )
-        raise ActionRefused(access.NOT_YOURS)
+        raise _refuse(access.NOT_YOURS, user=user, case=case, action=action)
 
 
 def set_checklist_item(
@@ -363,13 +366,13 @@ def assign_case(case: Case, *, user, owner) -> Case:
         access.is_member(user) and case.owner_id is None and owner == user
     )
     if not allowed:
-        audit.record(
-            "permission_denied", user=user, case=case, data={"action": "assign"}
-        )
-        raise ActionRefused(
+        raise _refuse(
             _(
                 "Seul un responsable réattribue un dossier ; un membre peut prendre un dossier libre."
-            )
+            ),
+            user=user,
+            case=case,
+            action="assign",
         )
     if owner is not None and not access.is_member(owner):
         raise ValidationError(

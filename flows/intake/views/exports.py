@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from audit import refusals
 from audit import services as audit
 from config import clock
 from config.http import HtmxHttpRequest
@@ -26,13 +26,8 @@ def board_export(request: HtmxHttpRequest) -> StreamingHttpResponse:
     to what the user may see, and recorded as an `export` event.
     """
     if not access.is_member(request.user):
-        audit.record(
-            "permission_denied",
-            user=request.user,
-            data={"path": request.path[:200], "action": "export"},
-        )
-        raise PermissionDenied(
-            _("Seuls les membres de l'équipe exportent des dossiers.")
+        raise refusals.AccessRefused(
+            _("Seuls les membres de l'équipe exportent des dossiers."), action="export"
         )
     statuses = list(
         Status.objects.select_related("flow")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from audit import services as audit
+from audit import refusals
 from config.http import HtmxHttpRequest
 from flows import access
 from flows.engine import duplicates, selectors, services
@@ -26,12 +26,10 @@ DUPLICATE_FIELDS = ("email", "phone", "company")
 def _check_may_create(request: HtmxHttpRequest) -> None:
     """Refuse (403, audited) anyone without a role."""
     if not access.is_member(request.user):
-        audit.record(
-            "permission_denied",
-            user=request.user,
-            data={"path": request.path[:200], "action": "create_case"},
+        raise refusals.AccessRefused(
+            _("Seuls les membres de l'équipe créent des dossiers."),
+            action="create_case",
         )
-        raise PermissionDenied(_("Seuls les membres de l'équipe créent des dossiers."))
 
 
 def _duplicates_for(data: QueryDict) -> list[tuple[Case, list[str]]]:

@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from audit import services as audit
 from flows import access
 from flows.engine import selectors
 from flows.models import Case, ChecklistItem, Flow, Status, Transition
@@ -32,11 +31,6 @@ _TEAM_ONLY = gettext_lazy("Page réservée aux membres de l'équipe.")
 def _require_role(request: HttpRequest) -> None:
     """Refuse (403, audited) a user who holds no role."""
     if not access.is_member(request.user):
-        audit.record(
-            "permission_denied",
-            user=request.user,
-            data={"path": request.path[:200]},
-        )
         raise PermissionDenied(_TEAM_ONLY)
 
 
