@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
+from audit import refusals
 from config.http import HtmxHttpRequest
 from documents import selectors as documents_selectors
 from flows import access
@@ -265,7 +266,7 @@ def checklist_toggle(
         .first()
     )
     if item is None:
-        raise Http404
+        raise refusals.not_found(ChecklistItem, item_id, case=case)
     done = request.POST.get("done") == "1"
     try:
         services.set_checklist_item(
