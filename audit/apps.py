@@ -7,4 +7,6 @@ class AuditConfig(AppConfig):
     verbose_name = _("Journal d'audit")
 
     def ready(self) -> None:
-        from audit import signals  # noqa: F401  (connects the login observers)
+        # Connects the login observers; signals import models, which load
+        # only once the app registry is ready.
+        from audit import signals  # noqa: F401, PLC0415

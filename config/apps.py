@@ -9,4 +9,6 @@ class PiloteConfig(AppConfig):
     verbose_name = "Pilote"
 
     def ready(self) -> None:
-        from config import checks, signals  # noqa: F401  (registers them)
+        # Registers them; they import models, which load only once the app
+        # registry is ready.
+        from config import checks, signals  # noqa: F401, PLC0415

@@ -4,6 +4,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
@@ -12,6 +15,7 @@ from audit import services as audit
 from audit.admin import AuditedAdminMixin
 from flows import access
 from flows.engine import graph, services
+from flows.intake import leadform
 from flows.models import (
     MAX_STATUSES,
     MAX_STATUSES_MESSAGE,
@@ -24,6 +28,7 @@ from flows.models import (
     Webhook,
     WebhookDelivery,
 )
+from flows.outbox import webhooks
 
 
 class StatusInlineFormSet(BaseInlineFormSet):
@@ -245,10 +250,6 @@ class LeadFormSettingsAdmin(AuditedAdminMixin, admin.ModelAdmin):
     ]
 
     def changelist_view(self, request, extra_context=None):
-        from django.shortcuts import redirect
-
-        from flows.intake import leadform
-
         row = leadform.lead_settings()
         return redirect("admin:flows_leadformsettings_change", row.pk)
 
@@ -297,9 +298,6 @@ class WebhookAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("derniers envois"))
     def delivery_log(self, obj: Webhook):
-        from django.urls import reverse
-        from django.utils.html import format_html, format_html_join
-
         if obj.pk is None:
             return "—"
         rows = obj.deliveries.order_by("-created_at", "-pk")[:20]
@@ -379,8 +377,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Renvoyer maintenant"), permissions=["view"])
     def send_again(self, request, queryset):
-        from flows.outbox import webhooks
-
         ids = list(
             queryset.exclude(state=WebhookDelivery.State.DELIVERED).values_list(
                 "pk", flat=True

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from audit import refusals
 from audit import services as audit
@@ -116,8 +117,6 @@ def create_cases_bulk(
     and queues `case.created` for `hooks` without sending: the caller
     dispatches after its commit. Returns the queued delivery ids.
     """
-    from simple_history.utils import bulk_create_with_history
-
     if not cases:
         return []
     if not transaction.get_connection().in_atomic_block:
