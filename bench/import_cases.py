@@ -28,7 +28,22 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from datetime import date
 from pathlib import Path
+
+import django
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import (
+    setup_databases,
+    setup_test_environment,
+    teardown_databases,
+)
+from django.urls import reverse
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -111,10 +126,7 @@ def french_file(rows: int, *, tag: str, existing: list[tuple], rng) -> bytes:
 
 
 def one_import(client, data: bytes, *, name: str, traced: bool) -> dict:
-    from django.db import connection
-    from django.urls import reverse
-
-    from flows.models import ImportRun
+    from flows.models import Case, ImportRun  # noqa: PLC0415 - needs django.setup()
 
     started = time.perf_counter()
     response = client.post(
@@ -134,8 +146,6 @@ def one_import(client, data: bytes, *, name: str, traced: bool) -> dict:
     preview = page.context["preview"]
     form = dict(page.context["form"].data.items())
     form |= {"previewed": page.context["fingerprint"], "action": "import"}
-
-    from flows.models import Case
 
     in_database = Case.objects.count()
     import_counter = QueryCounter()
@@ -170,17 +180,14 @@ def one_import(client, data: bytes, *, name: str, traced: bool) -> dict:
 
 
 def _upload(name: str, data: bytes):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     return SimpleUploadedFile(name, data, content_type="text/csv")
 
 
 def setup_world(existing: int, rng) -> list[tuple]:
-    from django.contrib.auth import get_user_model
-
-    from flows import access, presets
-    from flows.engine import services
-    from flows.models import Case
+    # The project's modules need django.setup(), which main() runs first.
+    from flows import access, presets  # noqa: PLC0415 - needs django.setup()
+    from flows.engine import services  # noqa: PLC0415 - needs django.setup()
+    from flows.models import Case  # noqa: PLC0415 - needs django.setup()
 
     flow = presets.load_lead_to_signature("fr")
     users = {}
@@ -220,7 +227,7 @@ def setup_world(existing: int, rng) -> list[tuple]:
         owner=users["manon"],
         title="Premier",
         next_action="Rappeler",
-        next_action_due=__import__("datetime").date(2027, 1, 1),
+        next_action_due=date(2027, 1, 1),
     )
     return list(
         Case.objects.filter(reference__startswith="X").values_list(
@@ -255,19 +262,7 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, tmpdir: Path) -> None:
-    import django
-
     django.setup()
-
-    from django.conf import settings
-    from django.contrib.auth import get_user_model
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import (
-        setup_databases,
-        setup_test_environment,
-        teardown_databases,
-    )
 
     # response.context (the preview's counts and fingerprint) needs the test
     # instrumentation of template rendering: one signal per template.
@@ -286,13 +281,11 @@ def run(args: argparse.Namespace, tmpdir: Path) -> None:
         name = str(connection.settings_dict["NAME"])
         if name != test_name:
             raise SystemExit(f"refusing to run on database {name!r}")
-        from django.core.management import call_command
-
         call_command("collectstatic", interactive=False, verbosity=0)
         rng = random.Random(8)
         existing = setup_world(args.existing, rng)
         if args.webhook:
-            from flows.models import Webhook
+            from flows.models import Webhook  # noqa: PLC0415 - needs django.setup()
 
             Webhook.objects.create(
                 name="bench",

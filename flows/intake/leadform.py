@@ -14,28 +14,24 @@ whatever may reach an e-mail header is folded onto one line.
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 import time
 from dataclasses import dataclass
 from enum import Enum
 
-from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
-from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from audit import services as audit
 from config import clock
 from flows import access
-from flows.engine import duplicates, normalize, selectors, services
-from flows.intake.imports import working_days_after
+from flows.engine import duplicates, selectors, services
+from flows.intake.imports.parsing import one_line, working_days_after
 from flows.models import Case, LeadFormSettings
 from flows.outbox import notifications
 
@@ -54,13 +50,6 @@ def lead_settings() -> LeadFormSettings:
     """The one settings row (created, disabled, on first use)."""
     row, _created = LeadFormSettings.objects.get_or_create(pk=1)
     return row
-
-
-def one_line(value: str) -> str:
-    """No CR, LF or other control character: safe for an e-mail header."""
-    return " ".join(
-        re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]", " ", value or "").split()
-    )
 
 
 # --- Spam guards --------------------------------------------------------------------
@@ -90,82 +79,6 @@ def verdict(data) -> Verdict:
     if time.time() - issued < settings.LEAD_FORM_MIN_SECONDS:
         return Verdict.TOO_FAST
     return Verdict.OK
-
-
-# --- The form -------------------------------------------------------------------------
-
-
-class LeadForm(forms.Form):
-    contact_name = forms.CharField(label=gettext_lazy("Votre nom"), max_length=200)
-    email = forms.EmailField(label=gettext_lazy("Votre e-mail"), required=False)
-    phone = forms.CharField(
-        label=gettext_lazy("Votre téléphone"), max_length=30, required=False
-    )
-    company = forms.CharField(
-        label=gettext_lazy("Votre société"), max_length=200, required=False
-    )
-    message = forms.CharField(
-        label=gettext_lazy("Votre demande"),
-        max_length=5000,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 5}),
-    )
-
-    def __init__(self, *args, lead_settings: LeadFormSettings, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["email"].widget.attrs.update({"autocomplete": "email"})
-        self.fields["contact_name"].widget.attrs.update({"autocomplete": "name"})
-        self.fields["phone"].widget.attrs.update({"autocomplete": "tel", "type": "tel"})
-        self.fields["company"].widget.attrs.update({"autocomplete": "organization"})
-        for name, shown in (
-            ("company", lead_settings.ask_company),
-            ("phone", lead_settings.ask_phone),
-            ("message", lead_settings.ask_message),
-        ):
-            if not shown:
-                del self.fields[name]
-        if "phone" not in self.fields:
-            self.fields["email"].required = True
-
-    def clean_contact_name(self) -> str:
-        name = one_line(self.cleaned_data["contact_name"])
-        if len(name) < 2:
-            raise ValidationError(_("Indiquez votre nom."))
-        return name
-
-    def clean_email(self) -> str:
-        # EmailField already refused line breaks and anything but one address.
-        return normalize.email(self.cleaned_data.get("email", ""))
-
-    def clean_phone(self) -> str:
-        try:
-            return normalize.phone(one_line(self.cleaned_data.get("phone", "")))
-        except ValidationError as error:
-            raise ValidationError(error.messages) from error
-
-    def clean_company(self) -> str:
-        return one_line(self.cleaned_data.get("company", ""))
-
-    def clean_message(self) -> str:
-        text = (self.cleaned_data.get("message") or "").replace("\r\n", "\n")
-        # Keep line breaks in the body; drop other control characters.
-        return re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", text).strip()
-
-    def clean(self):
-        data = super().clean()
-        if (
-            "phone" in self.fields
-            and not data.get("email")
-            and not data.get("phone")
-            and not self.has_error("email")
-            and not self.has_error("phone")
-        ):
-            raise ValidationError(
-                _(
-                    "Indiquez un e-mail ou un téléphone pour que nous puissions vous répondre."
-                )
-            )
-        return data
 
 
 # --- Submitting ------------------------------------------------------------------------
@@ -242,7 +155,7 @@ def _summary(data: dict) -> str:
 def submit_lead(data: dict, *, base_url: str = "") -> Outcome:
     """Create the lead's case (or comment on its open case) and tell the owner.
 
-    `data` is a valid LeadForm's cleaned data. Raises LeadFormClosed.
+    `data` is a valid `forms.LeadForm`'s cleaned data. Raises LeadFormClosed.
     """
     row = lead_settings()
     flow = selectors.active_flow()

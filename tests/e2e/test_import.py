@@ -9,6 +9,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from flows import access, presets
+from flows.intake import leadform
+from flows.models import Case
 from tests.conftest import PASSWORD, make_user
 from tests.e2e.conftest import login
 
@@ -32,8 +35,6 @@ def _excel_file(tmp_path):
 
 def _world(django_user_model):
     # Transactional tests flush the data: the flow is built inside the test.
-    from flows import access, presets
-
     flow = presets.load_lead_to_signature("fr")
     manager = make_user(django_user_model, "manon", access.MANAGER)
     return flow, manager
@@ -42,8 +43,6 @@ def _world(django_user_model):
 def test_manager_imports_a_french_excel_file(
     page, live_server, django_user_model, tmp_path
 ):
-    from flows.models import Case
-
     _flow, manager = _world(django_user_model)
     login(page, live_server, "manon", PASSWORD)
     page.goto(f"{live_server.url}/import/")
@@ -97,9 +96,6 @@ def test_manager_imports_a_french_excel_file(
 
 
 def test_visitor_sends_the_lead_form(page, live_server, django_user_model, settings):
-    from flows.intake import leadform
-    from flows.models import Case
-
     settings.LEAD_FORM_MIN_SECONDS = 1
     _world(django_user_model)
     row = leadform.lead_settings()

@@ -10,6 +10,7 @@ from io import StringIO
 from unittest import mock
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
@@ -29,6 +30,7 @@ from flows.models import (
     Webhook,
     WebhookDelivery,
 )
+from tests.conftest import make_user
 from tests.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -672,8 +674,6 @@ def test_preview_refreshes_as_a_fragment_with_htmx(client, default_flow, manager
 def test_a_run_belongs_to_the_manager_who_uploaded_it(
     client, default_flow, manager, django_user_model
 ):
-    from tests.conftest import make_user
-
     client.force_login(manager)
     _upload(client, csv_bytes([["A", "", "", "", "", "", "", ""]]))
     token = ImportRun.objects.get().token
@@ -701,8 +701,6 @@ def test_old_uploaded_files_are_purged(default_flow, manager):
     ImportRun.objects.filter(pk=old.pk).update(
         created_at=clock.now() - timedelta(days=2)
     )
-    from django.core.files.storage import default_storage
-
     assert default_storage.exists(old.file_name)
     assert imports.purge_old_files() == 1
     assert not default_storage.exists(old.file_name)

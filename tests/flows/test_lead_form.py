@@ -7,10 +7,12 @@ from unittest import mock
 
 import pytest
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from audit.models import AuditEvent
 from config import clock
+from flows.engine import services
 from flows.intake import imports, leadform
 from flows.models import Case, Comment, LeadFormSettings, Notification, StatusChange
 from tests.factories import CaseFactory
@@ -240,8 +242,6 @@ def test_same_phone_written_differently_is_the_same_contact(
 def test_a_contact_whose_case_is_closed_gets_a_new_case(
     client, enabled, default_flow, member, manager
 ):
-    from flows.engine import services
-
     old = CaseFactory(flow=default_flow, owner=member, email="claire@martin.fr")
     services.move_case(old, "perdu", user=manager, reason="Pas de budget")
     submit(client)
@@ -331,8 +331,6 @@ def test_thank_you_text_from_the_admin(client, enabled):
 
 
 def test_fixed_owner_is_required_by_the_settings_form(enabled):
-    from django.core.exceptions import ValidationError
-
     enabled.assignment = LeadFormSettings.Assignment.FIXED
     with pytest.raises(ValidationError):
         enabled.full_clean()

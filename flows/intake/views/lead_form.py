@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from config import ratelimit
 from config.http import client_ip
-from flows.intake import leadform
+from flows.intake import forms, leadform
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def _lead_page(request: HttpRequest, *, embed: bool) -> HttpResponse:
             )
             response["Retry-After"] = str(ratelimit.retry_after(window))
             return _headers(response, embed=embed)
-        form = leadform.LeadForm(request.POST, lead_settings=row)
+        form = forms.LeadForm(request.POST, lead_settings=row)
         verdict = leadform.verdict(request.POST)
         if verdict is leadform.Verdict.HONEYPOT:
             # A bot: it sees the same thanks as a person; nothing is written.
@@ -73,7 +73,7 @@ def _lead_page(request: HttpRequest, *, embed: bool) -> HttpResponse:
             render(request, template, context | {"page": "thanks"}), embed=embed
         )
     else:
-        form = leadform.LeadForm(lead_settings=row)
+        form = forms.LeadForm(lead_settings=row)
     context |= {
         "page": "form",
         "form": form,

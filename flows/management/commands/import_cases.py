@@ -71,27 +71,14 @@ class Command(BaseCommand):
             info = imports.sniff(source)
         except imports.ImportFileError as error:
             raise CommandError(str(error)) from error
-        mapping = (
-            self._mapping(options["mapping"], info.headers)
-            if options["mapping"]
-            else imports.guess_mapping(info.headers)
-        )
-        statuses = imports.importable_statuses(flow)
-        status = options["status"] or (statuses[0].code if statuses else "")
+        run_options = self._run_options(options, info, flow)
         users = get_user_model().objects
-        owner = self._user(users, options["owner"]) if options["owner"] else None
         user = self._user(users, options["user"]) if options["user"] else None
-        run_options = imports.Options(
-            mapping=mapping,
-            status_code=status,
-            owner_id=owner.pk if owner else None,
-            skip_duplicates=options["skip_duplicates"],
-        )
         self.stdout.write(
             f"{path.name}: {info.encoding}, separator {info.delimiter!r}, "
             f"{len(info.headers)} columns"
         )
-        for index, target in sorted(mapping.items()):
+        for index, target in sorted(run_options.mapping.items()):
             self.stdout.write(f"  {info.headers[index]} → {target}")
         try:
             if options["errors"]:
@@ -112,6 +99,25 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
+        self._report(result)
+
+    def _run_options(self, options, info, flow) -> imports.Options:
+        mapping = (
+            self._mapping(options["mapping"], info.headers)
+            if options["mapping"]
+            else imports.guess_mapping(info.headers)
+        )
+        statuses = imports.importable_statuses(flow)
+        users = get_user_model().objects
+        owner = self._user(users, options["owner"]) if options["owner"] else None
+        return imports.Options(
+            mapping=mapping,
+            status_code=options["status"] or (statuses[0].code if statuses else ""),
+            owner_id=owner.pk if owner else None,
+            skip_duplicates=options["skip_duplicates"],
+        )
+
+    def _report(self, result: imports.ImportResult) -> None:
         self.stdout.write(
             f"Imported {result.created} cases"
             + (
