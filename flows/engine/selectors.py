@@ -29,6 +29,19 @@ def active_flow() -> Flow | None:
     return Flow.objects.filter(is_active=True).first()
 
 
+def active_statuses() -> list[Status]:
+    """The active flow's statuses in order, each with its flow: one query.
+
+    Empty when no flow is active. Pages that need the flow too read it from
+    the first status (`statuses[0].flow`) rather than asking again.
+    """
+    return list(
+        Status.objects.select_related("flow")
+        .filter(flow__is_active=True)
+        .order_by("position")
+    )
+
+
 def statuses_of(flow: Flow) -> list[Status]:
     return list(flow.statuses.order_by("position"))
 

@@ -15,7 +15,6 @@ from config.http import HtmxHttpRequest
 from flows import access
 from flows.engine import selectors
 from flows.intake import exports
-from flows.models import Status
 
 
 @require_GET
@@ -29,11 +28,7 @@ def board_export(request: HtmxHttpRequest) -> StreamingHttpResponse:
         raise refusals.AccessRefused(
             _("Seuls les membres de l'équipe exportent des dossiers."), action="export"
         )
-    statuses = list(
-        Status.objects.select_related("flow")
-        .filter(flow__is_active=True)
-        .order_by("position")
-    )
+    statuses = selectors.active_statuses()
     if not statuses:
         raise Http404
     flow = statuses[0].flow
