@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -267,7 +268,7 @@ def test_client_actor_moves_without_a_user(default_flow, member):
 
 
 def test_move_query_count_does_not_depend_on_the_flow_size(
-    default_flow, member, django_assert_max_num_queries
+    default_flow, member, django_assert_num_queries
 ):
     # Many cases and history rows elsewhere in the flow change nothing.
     for _ in range(15):
@@ -275,8 +276,11 @@ def test_move_query_count_does_not_depend_on_the_flow_size(
     case = CaseFactory(flow=default_flow, owner=member, email="a@b.test")
     _complete_manual_items(case, "nouveau", member)
     # lock, transition, role, checklist items + states, update, history,
-    # StatusChange, audit event, savepoints, reload: bounded.
-    with django_assert_max_num_queries(14):
+    # StatusChange, audit event, reload: 12 on PostgreSQL, where one
+    # statement locks the chain head and appends the audit event; SQLite
+    # takes two (audit.services).
+    expected = 12 if connection.vendor == "postgresql" else 13
+    with django_assert_num_queries(expected):
         services.move_case(case, "qualifie", user=member, expected_status="nouveau")
 
 
