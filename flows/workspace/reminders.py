@@ -26,6 +26,7 @@ from config import clock
 from flows import access
 from flows.engine import selectors
 from flows.models import Case, Flow, ReminderLog, Status, UserPreference
+from flows.workspace import columns
 
 SECTION_LIMIT = 20
 SECTIONS = ("overdue", "due_today", "stale", "waiting_back")
@@ -175,11 +176,7 @@ def render_digest(digest: Digest, *, base_url: str) -> EmailMultiAlternatives:
 def send_digests(*, base_url: str, dry_run: bool = False) -> Summary:
     """Send today's digests; safe to run any number of times a day."""
     summary = Summary()
-    statuses = list(
-        Status.objects.select_related("flow")
-        .filter(flow__is_active=True)
-        .order_by("position")
-    )
+    statuses = columns.active_statuses()
     if not statuses:
         return summary
     flow, day = statuses[0].flow, clock.today()

@@ -6,7 +6,7 @@ from django.db.models import Q
 from audit.models import AuditEvent
 from config import clock
 from flows.engine import selectors
-from flows.insights import figures
+from flows.insights import figures, periods
 from flows.models import Case, Flow, Notification, StatusChange
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +65,7 @@ def _follow_ups_have_something_to_show():
     stale = open_cases.filter(selectors.stale_q(statuses))
     assert stale.values("status").distinct().count() >= 3
     data = figures.compute(
-        flow=statuses[0].flow, statuses=statuses, period=figures.period_of(90)
+        flow=statuses[0].flow, statuses=statuses, period=periods.period_of(90)
     )
     assert all(row.stays for row in data.time_in_status)
     assert any(row.client for row in data.time_in_status)  # client time

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from config import clock
-from flows.insights import figures
+from flows.insights import diagnostic as self_test
 from flows.models import DiagnosticResult
 from tests.conftest import make_user
 
@@ -25,7 +25,7 @@ def test_the_page_asks_the_ten_statements_with_what_measures_them(client, member
     response = client.get(URL)
     html = response.content.decode()
     assert response.status_code == 200
-    assert len(figures.STATEMENTS) == 10
+    assert len(self_test.STATEMENTS) == 10
     assert html.count('type="radio"') == 20
     assert html.count("<legend>") == 10
     assert "Personne ne sait précisément ce qui prend le temps de l" in html
@@ -71,8 +71,8 @@ def test_an_incomplete_sheet_is_refused(client, member):
 
 def test_past_results_are_kept_with_their_date(client, member):
     with clock.frozen_at(timezone.now() - timedelta(days=60)):
-        figures.record_diagnostic(user=member, answers=[True] * 6 + [False] * 4)
-    figures.record_diagnostic(user=member, answers=[True] * 2 + [False] * 8)
+        self_test.record_diagnostic(user=member, answers=[True] * 6 + [False] * 4)
+    self_test.record_diagnostic(user=member, answers=[True] * 2 + [False] * 8)
     client.force_login(member)
     response = client.get(URL)
     html = response.content.decode()
@@ -85,10 +85,10 @@ def test_managers_see_the_team_average_of_latest_results(
     client, member, other_member, manager
 ):
     with clock.frozen_at(timezone.now() - timedelta(days=30)):
-        figures.record_diagnostic(user=member, answers=[True] * 10)
-    figures.record_diagnostic(user=member, answers=[True] * 4 + [False] * 6)
-    figures.record_diagnostic(user=other_member, answers=[True] * 2 + [False] * 8)
-    team = figures.team_diagnostic()
+        self_test.record_diagnostic(user=member, answers=[True] * 10)
+    self_test.record_diagnostic(user=member, answers=[True] * 4 + [False] * 6)
+    self_test.record_diagnostic(user=other_member, answers=[True] * 2 + [False] * 8)
+    team = self_test.team_diagnostic()
     assert (team.people, team.average, team.at_or_above_threshold) == (2, 3.0, 1)
     assert team.yes_share[:5] == [1.0, 1.0, 0.5, 0.5, 0.0]
     client.force_login(manager)
@@ -102,7 +102,7 @@ def test_managers_see_the_team_average_of_latest_results(
 
 def test_record_diagnostic_wants_ten_answers(member):
     with pytest.raises(ValueError):
-        figures.record_diagnostic(user=member, answers=[True] * 9)
+        self_test.record_diagnostic(user=member, answers=[True] * 9)
 
 
 def test_the_diagnostic_is_for_team_members(client, django_user_model):

@@ -14,29 +14,20 @@ from django.views.decorators.vary import vary_on_headers
 from config.http import HtmxHttpRequest
 from flows import access
 from flows.engine import selectors
-from flows.models import Status
 from flows.workspace import columns
 
 # Managers' boards refresh themselves while visible, for meetings.
 MANAGER_REFRESH_SECONDS = 30
 
 
-def board_setup(user) -> tuple[list[Status], list]:
-    """The active flow's statuses (with the flow) and transitions: two queries."""
+def _require_member(user) -> None:
     if not access.is_member(user):
         raise PermissionDenied
-    statuses = list(
-        Status.objects.select_related("flow")
-        .filter(flow__is_active=True)
-        .order_by("position")
-    )
-    if not statuses:
-        return [], []
-    return statuses, selectors.flow_transitions(statuses[0].flow)
 
 
 def board_context(request: HtmxHttpRequest, filters: selectors.BoardFilters) -> dict:
-    statuses, transitions = board_setup(request.user)
+    _require_member(request.user)
+    statuses, transitions = columns.board_setup()
     if not statuses:
         return {"statuses": [], "filters": filters}
     flow = statuses[0].flow
@@ -84,7 +75,8 @@ def board(request: HtmxHttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def board_column(request: HtmxHttpRequest, code: str) -> HttpResponse:
     """The next cards of one column ("load more"); a page of its own without JS."""
-    statuses, transitions = board_setup(request.user)
+    _require_member(request.user)
+    statuses, transitions = columns.board_setup()
     status = next((s for s in statuses if s.code == code), None)
     if status is None:
         raise Http404
