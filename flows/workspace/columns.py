@@ -15,6 +15,7 @@ from django.db.models.functions import RowNumber
 
 from flows.engine.selectors import (
     BoardFilters,
+    active_statuses,
     choosable,
     decorate,
     filtered_cases,
@@ -57,17 +58,6 @@ CARD_FIELDS = [
     "waiting_reason",
     "waiting_in_status",
 ]
-
-
-def active_statuses() -> list[Status]:
-    """The active flow's statuses in order, each with its flow: one query."""
-    # TODO(lead): selectors.active_statuses(); active_flow() + statuses_of()
-    # costs one more query than the board's budget (test_board) allows.
-    return list(
-        Status.objects.select_related("flow")
-        .filter(flow__is_active=True)
-        .order_by("position")
-    )
 
 
 def board_setup() -> tuple[list[Status], list[Transition]]:

@@ -26,7 +26,6 @@ from config import clock
 from flows import access
 from flows.engine import selectors
 from flows.models import Case, Flow, ReminderLog, Status, UserPreference
-from flows.workspace import columns
 
 SECTION_LIMIT = 20
 SECTIONS = ("overdue", "due_today", "stale", "waiting_back")
@@ -176,7 +175,7 @@ def render_digest(digest: Digest, *, base_url: str) -> EmailMultiAlternatives:
 def send_digests(*, base_url: str, dry_run: bool = False) -> Summary:
     """Send today's digests; safe to run any number of times a day."""
     summary = Summary()
-    statuses = columns.active_statuses()
+    statuses = selectors.active_statuses()
     if not statuses:
         return summary
     flow, day = statuses[0].flow, clock.today()

@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from audit import services as audit
 from flows import access
 from flows.insights import diagnostic as self_test
 from flows.insights.forms import DiagnosticForm
 
 PAST_RESULTS_SHOWN = 12
-
-_TEAM_ONLY = gettext_lazy("Page réservée aux membres de l'équipe.")
-
-
-def _require_member(request: HttpRequest) -> None:
-    """Refuse (403, audited) a user who holds no role."""
-    # TODO(lead): @access.member_required instead, once it lands; until then
-    # a copy of workspace's check, since a feature may not import another.
-    if not access.is_member(request.user):
-        audit.record(
-            "permission_denied",
-            user=request.user,
-            data={"path": request.path[:200]},
-        )
-        raise PermissionDenied(_TEAM_ONLY)
 
 
 def _statement_rows(form: DiagnosticForm, *, is_manager: bool) -> list[dict]:
@@ -54,9 +36,9 @@ def _statement_rows(form: DiagnosticForm, *, is_manager: bool) -> list[dict]:
 
 
 @require_http_methods(["GET", "POST"])
+@access.member_required
 def diagnostic(request: HttpRequest) -> HttpResponse:
     """Answer the test, see the score and its meaning, and past results."""
-    _require_member(request)
     statements = [statement.text for statement in self_test.STATEMENTS]
     if request.method == "POST":
         form = DiagnosticForm(request.POST, statements=statements)

@@ -15,24 +15,12 @@ from flows.access import manager_required
 from flows.engine import selectors
 from flows.insights import case_lists, charts, figures, periods, tables
 from flows.insights.team import GUARD_LABELS
-from flows.models import Status
-
-
-def _active_statuses() -> list[Status]:
-    """The active flow's statuses, with the flow: one query."""
-    # TODO(lead): selectors.active_statuses(); active_flow() + statuses_of()
-    # costs one more query than the page's budget (test_insights) allows.
-    return list(
-        Status.objects.select_related("flow")
-        .filter(flow__is_active=True)
-        .order_by("position")
-    )
 
 
 @require_GET
 @manager_required
 def insights(request: HttpRequest) -> HttpResponse:
-    statuses = _active_statuses()
+    statuses = selectors.active_statuses()
     period = periods.period_of(request.GET.get("days"))
     context: dict = {"period": period, "periods": periods.PERIODS, "statuses": statuses}
     if not statuses:
@@ -57,7 +45,7 @@ def insight_cases(request: HttpRequest) -> HttpResponse:
     figure = case_lists.FIGURES.get(key)
     if figure is None:
         raise Http404
-    statuses = _active_statuses()
+    statuses = selectors.active_statuses()
     period = periods.period_of(request.GET.get("days"))
     context: dict = {"figure": figure, "key": key, "period": period, "cases": []}
     if not statuses:

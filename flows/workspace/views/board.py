@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -20,13 +19,7 @@ from flows.workspace import columns
 MANAGER_REFRESH_SECONDS = 30
 
 
-def _require_member(user) -> None:
-    if not access.is_member(user):
-        raise PermissionDenied
-
-
 def board_context(request: HtmxHttpRequest, filters: selectors.BoardFilters) -> dict:
-    _require_member(request.user)
     statuses, transitions = columns.board_setup()
     if not statuses:
         return {"statuses": [], "filters": filters}
@@ -63,6 +56,7 @@ def board_context(request: HtmxHttpRequest, filters: selectors.BoardFilters) -> 
 
 @require_GET
 @vary_on_headers("HX-Request")
+@access.member_required
 def board(request: HtmxHttpRequest) -> HttpResponse:
     filters = selectors.BoardFilters.from_query(request.GET)
     context = board_context(request, filters)
@@ -73,9 +67,9 @@ def board(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 @vary_on_headers("HX-Request")
+@access.member_required
 def board_column(request: HtmxHttpRequest, code: str) -> HttpResponse:
     """The next cards of one column ("load more"); a page of its own without JS."""
-    _require_member(request.user)
     statuses, transitions = columns.board_setup()
     status = next((s for s in statuses if s.code == code), None)
     if status is None:

@@ -6,10 +6,8 @@ or transitions: the tests in tests/flows/test_pages.py hold them to it.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from flows import access
@@ -17,19 +15,10 @@ from flows.engine import selectors
 from flows.workspace import diagram, flow_rules
 from flows.workspace import my_day as my_day_lists
 
-_TEAM_ONLY = gettext_lazy("Page réservée aux membres de l'équipe.")
-
-
-def _require_role(request: HttpRequest) -> None:
-    """Refuse (403, audited) a user who holds no role."""
-    # TODO(lead): @access.member_required on both views once it lands.
-    if not access.is_member(request.user):
-        raise PermissionDenied(_TEAM_ONLY)
-
 
 @require_GET
+@access.member_required
 def my_day(request: HttpRequest) -> HttpResponse:
-    _require_role(request)
     flow = selectors.active_flow()
     context: dict = {
         "flow": flow,
@@ -44,8 +33,8 @@ def my_day(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@access.member_required
 def flow_map(request: HttpRequest) -> HttpResponse:
-    _require_role(request)
     flow = selectors.active_flow()
     context: dict = {"flow": flow}
     if flow is not None:
