@@ -6,8 +6,10 @@ import os
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest  # noqa: E402
+from django.db import connection  # noqa: E402
 
-from flows import access  # noqa: E402
+from audit import triggers  # noqa: E402
+from flows import access, presets  # noqa: E402
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -65,7 +67,6 @@ def admin_user(db, django_user_model):
 @pytest.fixture
 def default_flow(db):
     """The preset flow "Du lead à la signature", active."""
-    from flows import presets
 
     return presets.load_lead_to_signature("fr")
 
@@ -79,9 +80,6 @@ def _sqlite_flush_allows_audit_deletes():
     triggers do not see. Tests only: the trigger is dropped for the flush and
     put back right after.
     """
-    from django.db import connection
-
-    from audit import triggers
 
     if connection.vendor != "sqlite":
         yield

@@ -1,6 +1,7 @@
 """The audit chain: append-only, tamper-evident, linear under concurrency."""
 
 import threading
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
@@ -9,6 +10,7 @@ from django.utils import timezone
 
 from audit import services, triggers
 from audit.models import AppendOnlyError, AuditEvent, AuditVerification
+from flows.engine import services as flow_services
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +21,6 @@ def _append(count: int) -> list[AuditEvent]:
 
 def _verify(*args) -> tuple[int, str]:
     """Run audit_verify; return (exit code, what it printed)."""
-    from io import StringIO
 
     out, err = StringIO(), StringIO()
     try:
@@ -165,7 +166,6 @@ def test_rehashed_row_without_the_following_ones_is_detected():
 
 def test_checkpoint_round_trip():
     _append(3)
-    from io import StringIO
 
     out = StringIO()
     call_command("audit_checkpoint", stdout=out)
@@ -179,7 +179,6 @@ def test_checkpoint_round_trip():
 
 
 def test_a_failed_business_transaction_leaves_no_event(default_flow, member):
-    from flows.engine import services as flow_services
 
     before = AuditEvent.objects.count()
     with pytest.raises(RuntimeError), transaction.atomic():

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from config import clock
 from flows import access
 from flows.engine import services
 from flows.models import ChecklistItem, Status
@@ -247,7 +248,6 @@ def test_events_of_a_case_carry_it(case, member):
 
 
 def test_timestamps_follow_the_clock(case, member):
-    from config import clock
 
     past = timezone.now() - timedelta(days=3)
     with clock.frozen_at(past):

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from django.urls import reverse
 
@@ -67,7 +69,6 @@ def _po_entries(path):
 
 def test_english_catalogue_is_complete():
     """Every French source string has an English translation."""
-    from pathlib import Path
 
     po = (
         Path(__file__).resolve().parents[2]

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from config.middleware import LOGIN_AT_KEY
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +98,6 @@ def test_spoofed_forwarded_for_does_not_escape_the_lockout(client, member, setti
 
 
 def test_absolute_session_lifetime(client, member, settings):
-    from config.middleware import LOGIN_AT_KEY
 
     client.force_login(member)
     assert client.get(reverse("flows:board")).status_code == 200

@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth.models import Group
 
 from flows import access
 
@@ -6,7 +7,6 @@ pytestmark = pytest.mark.django_db
 
 
 def test_roles_exist_after_migrate():
-    from django.contrib.auth.models import Group
 
     assert set(Group.objects.values_list("name", flat=True)) >= set(access.ROLES)
 

@@ -1,6 +1,7 @@
 """Production settings: clean deploy check, refusal without a secret, headers."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -82,7 +83,6 @@ def test_pages_have_no_inline_script(client, member):
     client.force_login(member)
     html = client.get(reverse("flows:board")).content.decode()
     # Every <script> has a src: a strict CSP would block inline code.
-    import re
 
     scripts = re.findall(r"<script\b[^>]*>", html)
     assert scripts
@@ -91,7 +91,6 @@ def test_pages_have_no_inline_script(client, member):
 
 def test_the_readme_documents_every_environment_variable():
     """A variable read by the settings but missing from the README is a lie by omission."""
-    import re
 
     source = (ROOT / "config" / "settings.py").read_text()
     names = set(

@@ -32,7 +32,8 @@ def browser():
         if os.environ.get("CI"):
             pytest.fail(message + " Browser tests never skip in CI.")
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
+    # After the check above: without Playwright the message says what to install.
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(

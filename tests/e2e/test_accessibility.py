@@ -9,8 +9,13 @@ import datetime
 import re
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from flows import access, presets
+from flows.engine import services
+from flows.models import Case, ChecklistItem
 from tests.conftest import PASSWORD, make_user
 from tests.e2e.conftest import login
 from tests.factories import CaseFactory
@@ -21,7 +26,6 @@ BLOCKING_IMPACTS = {"serious", "critical"}
 
 
 def _axe_violations(page) -> list[dict]:
-    from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page)
     return [
@@ -47,11 +51,6 @@ def _describe(violations: list[dict]) -> str:
 
 def _team_and_cases(django_user_model):
     """A member, a colleague and cases that show every badge and column state."""
-    from django.utils import timezone
-
-    from flows import access, presets
-    from flows.engine import services
-    from flows.models import Case
 
     flow = presets.load_lead_to_signature("fr")
     member = make_user(django_user_model, "louis", access.MEMBER, last_name="Martin")
@@ -175,9 +174,6 @@ def test_board_with_a_refused_move_dialog_has_no_serious_axe_violation(
 def test_move_a_case_on_the_board_with_the_keyboard_only(
     page, live_server, django_user_model
 ):
-    from flows import access, presets
-    from flows.engine import services
-    from flows.models import Case, ChecklistItem
 
     flow = presets.load_lead_to_signature("fr")
     member = make_user(django_user_model, "louis", access.MEMBER)

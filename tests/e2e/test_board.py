@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from flows import access, presets
 from flows.engine import services
 from flows.models import Case, ChecklistItem
+from flows.workspace.views import board
 from tests.conftest import PASSWORD, make_user
 from tests.e2e.conftest import login
 from tests.factories import CaseFactory
@@ -174,7 +175,6 @@ def test_move_without_javascript(browser, live_server, flow, louis):
 def test_managers_board_refreshes_itself(
     page, live_server, flow, louis, manon, monkeypatch
 ):
-    from flows.workspace.views import board
 
     monkeypatch.setattr(board, "MANAGER_REFRESH_SECONDS", 1)
     login(page, live_server, "manon", PASSWORD)

@@ -2,10 +2,14 @@
 refused submit without JavaScript; creating anyway stays possible."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from flows import access, presets
+from flows.models import Case
 from tests.conftest import PASSWORD, make_user
 from tests.e2e.conftest import login
 from tests.factories import CaseFactory
@@ -17,7 +21,6 @@ CASE_URL = re.compile(r"/cases/(\d{4}-\d{4})/$")
 
 def _member_and_existing_case(django_user_model, **fields):
     # Transactional tests flush the data: the flow is built inside the test.
-    from flows import access, presets
 
     flow = presets.load_lead_to_signature("fr")
     member = make_user(django_user_model, "louis", access.MEMBER)
@@ -28,7 +31,6 @@ def _member_and_existing_case(django_user_model, **fields):
 def test_case_new_warns_of_a_duplicate_while_typing(
     page, live_server, django_user_model
 ):
-    from flows.models import Case
 
     _member, existing = _member_and_existing_case(
         django_user_model, email="paul@martin.test"
@@ -58,9 +60,6 @@ def test_case_new_warns_of_a_duplicate_while_typing(
 
 def _plan_next_action(page) -> None:
     """The flow requires a next action and its due date (issue 7)."""
-    from datetime import timedelta
-
-    from django.utils import timezone
 
     page.get_by_label("Prochaine action").fill("Rappeler le client")
     due = timezone.localdate() + timedelta(days=2)
@@ -68,7 +67,6 @@ def _plan_next_action(page) -> None:
 
 
 def test_case_new_works_without_javascript(browser, live_server, django_user_model):
-    from flows.models import Case
 
     _member, existing = _member_and_existing_case(
         django_user_model, company="Société Générale"

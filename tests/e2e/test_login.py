@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from flows import access
 from tests.conftest import PASSWORD, make_user
 from tests.e2e.conftest import login
 
@@ -12,7 +13,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_login_language_switch_and_logout(page, live_server, django_user_model):
-    from flows import access
 
     make_user(django_user_model, "louis", access.MEMBER, first_name="Louis")
     login(page, live_server, "louis", PASSWORD)
@@ -37,7 +37,6 @@ def test_login_language_switch_and_logout(page, live_server, django_user_model):
 
 
 def test_wrong_password_in_the_browser(page, live_server, django_user_model):
-    from flows import access
 
     make_user(django_user_model, "louis", access.MEMBER)
     page.goto(f"{live_server.url}/accounts/login/")

@@ -4,6 +4,9 @@ between columns, and a case moves with the card's "move to" control."""
 import pytest
 from playwright.sync_api import expect
 
+from flows import access, presets
+from flows.engine import services
+from flows.models import Case
 from tests.conftest import PASSWORD, make_user
 from tests.e2e.conftest import login
 from tests.factories import CaseFactory
@@ -29,8 +32,6 @@ def phone(browser):
 
 def _member_with_cases(django_user_model):
     # Transactional tests flush the data: the flow is built inside the test.
-    from flows import access, presets
-    from flows.engine import services
 
     flow = presets.load_lead_to_signature("fr")
     member = make_user(django_user_model, "louis", access.MEMBER)
@@ -74,7 +75,6 @@ def _assert_no_page_overflow(page, what: str) -> None:
 
 
 def test_board_on_a_phone(phone, live_server, django_user_model):
-    from flows.models import Case
 
     _member, case = _member_with_cases(django_user_model)
     page = phone

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from config import clock
 from flows.engine import services
 from flows.models import Case, ChecklistItem
 from tests.factories import CaseFactory
@@ -374,11 +375,6 @@ def test_move_forms_come_back_to_the_filtered_board(client, member, default_flow
 
 
 def test_closed_columns_hold_recent_cases_only(client, member, manager, default_flow):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from config import clock
 
     old = CaseFactory(flow=default_flow, owner=member, title="Perdu il y a longtemps")
     with clock.frozen_at(timezone.now() - timedelta(days=60)):

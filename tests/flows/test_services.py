@@ -10,7 +10,15 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from flows import access
 from flows.engine import services
-from flows.models import CaseChecklistItem, ChecklistItem, StatusChange, Transition
+from flows.engine.checklists import checklist_state
+from flows.models import (
+    CaseChecklistItem,
+    ChecklistItem,
+    Flow,
+    Status,
+    StatusChange,
+    Transition,
+)
 from tests.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -359,7 +367,6 @@ def test_only_those_who_may_act_tick(case, other_member):
 
 
 def test_field_items_are_computed_live(default_flow, member):
-    from flows.engine.checklists import checklist_state
 
     case = CaseFactory(flow=default_flow, owner=member, email="", phone="")
     entries = {entry.item.label: entry for entry in checklist_state(case)}
@@ -374,7 +381,6 @@ def test_field_items_are_computed_live(default_flow, member):
 
 
 def test_activate_flow_refuses_with_every_problem(default_flow, admin_user):
-    from flows.models import Flow, Status
 
     draft = Flow.objects.create(name="Brouillon", slug="brouillon")
     Status.objects.create(flow=draft, position=1, code="a", label="A")

@@ -26,9 +26,12 @@ from django.db import transaction
 from django.urls import reverse
 
 from config import clock
+from documents import services as document_services
+from documents.models import CompanyProfile
 from flows.engine import services
 from flows.models import Flow, Status, Transition, Webhook, WebhookDelivery
 from flows.outbox import webhooks
+from tests.documents.conftest import SELLER, make_draft
 from tests.factories import CaseFactory
 
 State = WebhookDelivery.State
@@ -235,9 +238,6 @@ def test_only_active_webhooks_and_chosen_events(
 @pytest.fixture
 def sent_quote(default_flow, member, mailoutbox):
     """(quote, token): an issued quote e-mailed to the client."""
-    from documents import services as document_services
-    from documents.models import CompanyProfile
-    from tests.documents.conftest import SELLER, make_draft
 
     document_services.ensure_default_categories()
     profile = CompanyProfile.load()
@@ -257,7 +257,6 @@ def sent_quote(default_flow, member, mailoutbox):
 def test_quote_accepted_is_sent(
     loopback, receiver, sent_quote, django_capture_on_commit_callbacks
 ):
-    from documents import services as document_services
 
     quote, token = sent_quote
     make_hook(receiver.url, ["quote.accepted"])
