@@ -99,37 +99,21 @@ def _event_text(event: AuditEvent, labels: dict[str, str]) -> str:
     return f"{event.action.replace('_', ' ').capitalize()}{' — ' + details if details else ''}"
 
 
-def case_timeline(
-    case: Case, *, page: int = 1, kind: str = "", labels: dict[str, str] | None = None
-) -> tuple[list[Entry], bool]:
-    """The newest-first entries of `page`, and whether older ones exist.
-
-    `kind` (a key of KINDS) keeps one sort of entry; only its source is read.
-    `labels` maps status codes to labels (for refused moves).
-    """
-    labels = labels or {}
-    needed = PAGE_SIZE * page + 1
-    entries: list[Entry] = []
-
-    def wanted(*kinds: str) -> bool:
-        return not kind or kind in kinds
-
+def _moves(case: Case, *, limit: int, only_overrides: bool) -> list[Entry]:
     moves = StatusChange.objects.filter(case=case)
-    if kind == "blocked":
+    if only_overrides:
         moves = moves.filter(override=True)
-    for change in (
-        moves.select_related("from_status", "to_status", "by").order_by("-at", "-pk")[
-            :needed
-        ]
-        if wanted("moves", "blocked")
-        else []
-    ):
+    entries = []
+    for change in moves.select_related("from_status", "to_status", "by").order_by(
+        "-at", "-pk"
+    )[:limit]:
+        who = _name(change.by, change.actor_label)
         if change.from_status is None:
             entries.append(
                 Entry(
                     change.at,
                     "created",
-                    _name(change.by, change.actor_label),
+                    who,
                     _("Dossier créé dans « %(status)s »")
                     % {"status": change.to_status.label},
                 )
@@ -139,7 +123,7 @@ def case_timeline(
             Entry(
                 change.at,
                 "move",
-                _name(change.by, change.actor_label),
+                who,
                 _("%(source)s → %(target)s")
                 % {
                     "source": change.from_status.label,
@@ -150,17 +134,16 @@ def case_timeline(
                 backward=graph.is_backward(change.from_status, change.to_status),
             )
         )
+    return entries
 
+
+def _changes(case: Case, *, limit: int) -> list[Entry]:
     # Consecutive history records give the field changes (+1 to diff the
     # oldest one shown against its predecessor).
-    records = (
-        list(
-            case.history.select_related("history_user").order_by(
-                "-history_date", "-history_id"
-            )[: needed + 1]
-        )
-        if wanted("changes")
-        else []
+    records = list(
+        case.history.select_related("history_user").order_by(
+            "-history_date", "-history_id"
+        )[: limit + 1]
     )
     fields = {f.name: f for f in Case._meta.fields}
     owner_ids = {r.owner_id for r in records if r.owner_id}
@@ -172,15 +155,15 @@ def case_timeline(
         if owner_ids
         else {}
     )
+    entries = []
     for newer, older in zip(records, records[1:], strict=False):
-        delta = newer.diff_against(older)
         shown = [
             (
                 str(fields[c.field].verbose_name),
                 _display(fields[c.field], c.old, users),
                 _display(fields[c.field], c.new, users),
             )
-            for c in delta.changes
+            for c in newer.diff_against(older).changes
             if c.field not in HIDDEN_FIELDS and c.field in fields
         ]
         if shown:
@@ -192,38 +175,61 @@ def case_timeline(
                     changes=shown,
                 )
             )
+    return entries
 
-    for comment in (
-        Comment.objects.filter(case=case)
+
+def _comments(case: Case, *, limit: int) -> list[Entry]:
+    return [
+        Entry(comment.created_at, "comment", _name(comment.author), comment.body)
+        for comment in Comment.objects.filter(case=case)
         .select_related("author")
-        .order_by("-created_at", "-pk")[:needed]
-        if wanted("comments")
-        else []
-    ):
-        entries.append(
-            Entry(comment.created_at, "comment", _name(comment.author), comment.body)
-        )
+        .order_by("-created_at", "-pk")[:limit]
+    ]
 
+
+def _events(
+    case: Case, *, limit: int, kinds: list[str], labels: dict[str, str]
+) -> list[Entry]:
+    actions = [a for a, k in EVENT_KINDS.items() if k in kinds]
+    events = AuditEvent.objects.filter(case=case, action__in=actions)
+    if "documents" in kinds:
+        events = AuditEvent.objects.filter(case=case).filter(
+            Q(action__in=actions)
+            | Q(action__startswith="document_")
+            | Q(action__startswith="quote_")
+        )
+    return [
+        Entry(event.at, event_kind, event.actor_label, _event_text(event, labels))
+        for event in events.order_by("-sequence")[:limit]
+        if (event_kind := _event_kind(event.action)) in kinds
+    ]
+
+
+def case_timeline(
+    case: Case, *, page: int = 1, kind: str = "", labels: dict[str, str] | None = None
+) -> tuple[list[Entry], bool]:
+    """The newest-first entries of `page`, and whether older ones exist.
+
+    `kind` (a key of KINDS) keeps one sort of entry; only its source is read.
+    `labels` maps status codes to labels (for refused moves). Each source
+    gives at most the entries the page needs, so the cost does not grow
+    with the history.
+    """
+    needed = PAGE_SIZE * page + 1
+
+    def wanted(*kinds: str) -> bool:
+        return not kind or kind in kinds
+
+    entries: list[Entry] = []
+    if wanted("moves", "blocked"):
+        entries += _moves(case, limit=needed, only_overrides=kind == "blocked")
+    if wanted("changes"):
+        entries += _changes(case, limit=needed)
+    if wanted("comments"):
+        entries += _comments(case, limit=needed)
     event_kinds = [k for k in ("checklist", "blocked", "documents") if wanted(k)]
     if event_kinds:
-        actions = [a for a, k in EVENT_KINDS.items() if k in event_kinds]
-        events = AuditEvent.objects.filter(case=case, action__in=actions)
-        if "documents" in event_kinds:
-            events = AuditEvent.objects.filter(case=case).filter(
-                Q(action__in=actions)
-                | Q(action__startswith="document_")
-                | Q(action__startswith="quote_")
-            )
-        for event in events.order_by("-sequence")[:needed]:
-            event_kind = _event_kind(event.action)
-            if event_kind not in event_kinds:
-                continue
-            entries.append(
-                Entry(
-                    event.at, event_kind, event.actor_label, _event_text(event, labels)
-                )
-            )
-
+        entries += _events(case, limit=needed, kinds=event_kinds, labels=labels or {})
     entries.sort(key=lambda entry: entry.at, reverse=True)
     start = PAGE_SIZE * (page - 1)
     return entries[start : start + PAGE_SIZE], len(entries) > start + PAGE_SIZE

@@ -98,6 +98,8 @@ def create_case(
     return case
 
 
+# One piece on purpose: the references, the rows, their history and their
+# audit events are numbered and written together in one transaction.
 def create_cases_bulk(
     cases: list[Case],
     *,

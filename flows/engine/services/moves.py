@@ -35,6 +35,8 @@ class TransitionBlocked(Exception):
         return [failure.code for failure in self.failures]
 
 
+# One piece on purpose: the lock, the guards and the move share one
+# transaction, and reading them in order is how the rule is checked.
 def move_case(
     case: Case,
     target_code: str,
@@ -97,6 +99,29 @@ def move_case(
                 return change
     # Outside the atomic block: the refusal is recorded even though nothing
     # else was written.
+    _record_refusal(
+        case,
+        target_code,
+        failures,
+        user=user,
+        actor_label=actor_label,
+        override=override,
+        reason=reason,
+    )
+    raise TransitionBlocked(failures)
+
+
+def _record_refusal(
+    case: Case,
+    target_code: str,
+    failures: list[guards.GuardFailure],
+    *,
+    user,
+    actor_label: str,
+    override: bool,
+    reason: str,
+) -> None:
+    """The `transition_blocked` event, and the owner told (unless only stale)."""
     audit.record(
         "transition_blocked",
         user=user,
@@ -123,7 +148,6 @@ def move_case(
             target_label=target_label or target_code,
             messages=[failure.message for failure in failures],
         )
-    raise TransitionBlocked(failures)
 
 
 def _planned_next_action(next_action: str | None, next_action_due: date | None) -> dict:
@@ -135,6 +159,8 @@ def _planned_next_action(next_action: str | None, next_action_due: date | None) 
     return planned
 
 
+# One piece on purpose: every write of a move, in the order the history,
+# the StatusChange row, the audit event and the webhook must see them.
 def _apply_move(
     case: Case,
     transition: Transition,
@@ -154,15 +180,7 @@ def _apply_move(
     )
     now = clock.now()
     time_in_previous = now - case.status_entered_at
-    # A move ends any wait on the client: the time already waited is the
-    # client time of the status left; the planned rest is not.
-    waited = selectors.client_time(case, now)
-    if case.waiting_until is not None and case.waiting_until > timezone.localdate(now):
-        Waiting.objects.filter(
-            case=case, ended_at__isnull=True, until__gt=timezone.localdate(now)
-        ).update(ended_at=now, ended_by=user)
-    case.waiting_until, case.waiting_reason = None, ""
-    case.waiting_in_status = timedelta(0)
+    waited = _end_waiting(case, user=user, now=now)
     case.move_to(transition)
     case.status_entered_at = now
     if case.first_response_at is None:
@@ -214,6 +232,22 @@ def _apply_move(
         at=now,
     )
     return change
+
+
+def _end_waiting(case: Case, *, user, now) -> timedelta:
+    """A move ends any wait on the client; return the client time waited.
+
+    The time already waited is the client time of the status left; the
+    planned rest is not.
+    """
+    waited = selectors.client_time(case, now)
+    if case.waiting_until is not None and case.waiting_until > timezone.localdate(now):
+        Waiting.objects.filter(
+            case=case, ended_at__isnull=True, until__gt=timezone.localdate(now)
+        ).update(ended_at=now, ended_by=user)
+    case.waiting_until, case.waiting_reason = None, ""
+    case.waiting_in_status = timedelta(0)
+    return waited
 
 
 def _history_reason(transition: Transition, reason: str, overridden: bool) -> str:
