@@ -256,29 +256,24 @@ def can_act_on(user, case: Case) -> bool:
     return case.owner_id is None or case.owner_id == user.pk
 
 
-def manager_required(view):
-    """Refuse (403) a view to anyone below manager; audit.refusals records it."""
+def _role_required(role: str, message):
+    """A view decorator: 403 below `role` (audit.refusals records it)."""
 
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not is_manager(request.user):
-            raise PermissionDenied(_MANAGERS_ONLY)
-        return view(request, *args, **kwargs)
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not has_role(request.user, role):
+                raise PermissionDenied(message)
+            return view(request, *args, **kwargs)
 
-    return wrapped
+        return wrapped
 
-
-def member_required(view):
-    """Refuse (403) a view to anyone who holds no role; audit.refusals records it."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not is_member(request.user):
-            raise PermissionDenied(_TEAM_ONLY)
-        return view(request, *args, **kwargs)
-
-    return wrapped
+    return decorator
 
 
-_MANAGERS_ONLY = gettext_lazy("Page réservée aux responsables.")
-_TEAM_ONLY = gettext_lazy("Page réservée aux membres de l'équipe.")
+member_required = _role_required(
+    MEMBER, gettext_lazy("Page réservée aux membres de l'équipe.")
+)
+manager_required = _role_required(
+    MANAGER, gettext_lazy("Page réservée aux responsables.")
+)
