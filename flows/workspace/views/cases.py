@@ -15,9 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
 from config.http import HtmxHttpRequest
-from documents import selectors as documents_selectors
 from flows import access
-from flows.engine import guards, selectors, services
+from flows.engine import guards, panels, selectors, services
 from flows.engine.checklists import checklist_state
 from flows.models import Case, ChecklistItem
 from flows.workspace.forms import (
@@ -104,7 +103,7 @@ def case_context(request: HtmxHttpRequest, case: Case, **extra) -> dict:
         "waiting_form": WaitingForm(),
         "client_days": selectors.client_time(case).days,
     }
-    context.update(documents_selectors.case_panels(case, user=user))  # issue 5
+    context.update(panels.panel_context(case, user=user))  # issue 5
     context.update(extra)
     if "edit_form" not in context and request.GET.get("edit") == "1" and can_act:
         context["edit_form"] = CaseForm(instance=case)
