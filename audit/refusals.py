@@ -77,13 +77,14 @@ class RefusalAuditMiddleware:
             )
 
 
-def not_found(model, pk, *, case=None, **data) -> Http404:
-    """The 404 for `model` #`pk` outside the request's reach.
+def not_found(model, *, case=None, **lookup) -> Http404:
+    """The 404 for the `model` row matching `lookup`, outside the request's reach.
 
     A row that exists elsewhere is a refusal worth recording (someone tried
-    an id that is not theirs): `ForeignObject`. A row that does not exist
+    an id that is not theirs): `ForeignObject`, with the row's id. A row that does not exist
     is an ordinary 404.
     """
-    if model._default_manager.filter(pk=pk).exists():
-        return ForeignObject(case=case, object=model._meta.label_lower, id=pk, **data)
+    pk = model._default_manager.filter(**lookup).values_list("pk", flat=True).first()
+    if pk is not None:
+        return ForeignObject(case=case, object=model._meta.label_lower, id=pk)
     return Http404()

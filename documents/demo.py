@@ -18,10 +18,13 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test.utils import override_settings
 from django.utils import timezone
+from django.utils.html import escape
+from PIL import Image, ImageDraw
 
 from config import clock
 from documents import services
 from documents.models import CompanyProfile, Quote
+from documents.pdf import html_to_pdf
 from flows.engine import services as flow_services
 from flows.models import Case, ChecklistItem, Flow
 
@@ -79,8 +82,6 @@ ADDRESSES = [
 
 
 def _png(width: int, height: int, color: tuple[int, int, int]) -> bytes:
-    from PIL import Image, ImageDraw
-
     image = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(image)
     draw.rectangle([0, 0, height, height], fill=color)
@@ -95,10 +96,6 @@ def _png(width: int, height: int, color: tuple[int, int, int]) -> bytes:
 
 
 def _pdf(title: str, body: str) -> bytes:
-    from django.utils.html import escape
-
-    from documents.pdf import html_to_pdf
-
     return html_to_pdf(
         f'<html lang="fr"><head><title>{escape(title)}</title></head><body>'
         f"<h1>{escape(title)}</h1><p>{escape(body)}</p></body></html>"
@@ -191,6 +188,139 @@ def _moment(case: Case, days_ago: float, now):
     return min(now, max(wanted, case.status_entered_at + timedelta(hours=1)))
 
 
+def _seed_uploads(cases: dict[str, list[Case]], now) -> None:
+    """Documents, one of them in two versions."""
+    for index, case in enumerate(cases["rendez_vous"][:3]):
+        with clock.frozen_at(_moment(case, 3 - index * 0.2, now)):
+            _upload(
+                case,
+                category="compte-rendu",
+                title="Compte rendu de visite",
+                name="compte-rendu.txt",
+                content=(
+                    f"Visite : {case.title}.\n"
+                    "Points à chiffrer : dépose, cloisons, peinture.\n"
+                ).encode(),
+            )
+        if index == 0:
+            with clock.frozen_at(_moment(case, 1, now)):
+                _upload(
+                    case,
+                    category="compte-rendu",
+                    title="Compte rendu de visite",
+                    name="compte-rendu-v2.txt",
+                    content=(
+                        "Version corrigée après l'appel du client : "
+                        "ajout de l'éclairage.\n"
+                    ).encode(),
+                )
+                _upload(
+                    case,
+                    category="piece-client",
+                    title="Photo de la façade",
+                    name="facade.png",
+                    content=_png(640, 400, (63, 143, 139)),
+                )
+    for case in cases["qualifie"][:1]:
+        with clock.frozen_at(_moment(case, 2, now)):
+            _upload(
+                case,
+                category="piece-client",
+                title="Plan de l'existant",
+                name="plan-existant.pdf",
+                content=_pdf("Plan de l'existant", "Relevé fourni par le client."),
+            )
+
+
+def _seed_drafts(cases: dict[str, list[Case]], now) -> int:
+    """Drafts on cases whose meeting took place."""
+    count = 0
+    for index, case in enumerate(cases["rendez_vous"][:2]):
+        with clock.frozen_at(_moment(case, 0.8, now)):
+            _draft(case, index)
+        count += 1
+    return count
+
+
+def _seed_quoted(quoted: list[Case], now) -> int:
+    """Issued, accepted, declined and sent quotes on the quoted cases."""
+    count = 0
+    for index, case in enumerate(quoted[:4]):
+        with clock.frozen_at(_moment(case, 4 - index * 0.3, now)):
+            if index == 0:
+                # Issued, not sent yet.
+                _issued(case, index)
+            elif index == 1:
+                # Accepted through the public acceptance; the follow-up
+                # was ticked, so the case moves to its won status.
+                _tick_manual_items(case)
+                _quote, token = _sent(case, index)
+                services.accept_quote(
+                    token,
+                    name=case.contact_name or "Client",
+                    ip="203.0.113.24",
+                    user_agent="Mozilla/5.0 (démo) Firefox/128.0",
+                    comment="Parfait, vous pouvez commander le mobilier.",
+                )
+            elif index == 2:
+                _quote, token = _sent(case, index)
+                services.decline_quote(
+                    token,
+                    reason="Budget trop élevé cette année, nous reviendrons vers vous.",
+                    ip="198.51.100.7",
+                    user_agent="Mozilla/5.0 (démo) Safari/17.0",
+                )
+            else:
+                _sent(case, index)
+        count += 1
+    return count
+
+
+def _seed_negotiation(cases: list[Case], now) -> int:
+    """A first version sent, then a revised one sent."""
+    count = 0
+    for index, case in enumerate(cases[:2], start=10):
+        with clock.frozen_at(_moment(case, 6, now)):
+            first, _token = _sent(case, index)
+        with clock.frozen_at(_moment(case, 2, now)):
+            revision = services.revise_quote(first, user=_actor(case))
+            services.save_draft(
+                revision,
+                user=_actor(case),
+                fields={"notes": "Version 2 : remise sur la main-d'œuvre."},
+                lines=_lines(index, 3),
+            )
+            services.issue_quote(revision, user=_actor(case))
+            services.send_quote(
+                revision, user=_actor(case), base_url="http://localhost:8000/"
+            )
+        count += 2
+    return count
+
+
+def _seed_expired(candidates: list[Case], now) -> int:
+    """One quote sent a while ago with a validity that has passed since."""
+    for case in candidates:
+        moment = _moment(case, 40, now)
+        if moment > now - timedelta(days=3):
+            continue
+        with clock.frozen_at(moment):
+            quote = _draft(case, 20)
+            services.save_draft(
+                quote,
+                user=_actor(case),
+                fields={"valid_until": timezone.localdate(moment) + timedelta(days=1)},
+                lines=_lines(20, 3),
+            )
+            services.issue_quote(quote, user=_actor(case))
+            services.send_quote(
+                quote, user=_actor(case), base_url="http://localhost:8000/"
+            )
+        services.expire_quotes()
+        return 1
+    return 0
+
+
 def seed_documents(flow: Flow) -> int:
     """Add the demo documents and quotes unless quotes exist; return how many quotes."""
     if Quote.objects.filter(case__flow=flow).exists():
@@ -206,126 +336,14 @@ def seed_documents(flow: Flow) -> int:
         for code in ("rendez_vous", "devis_envoye", "negociation", "qualifie")
     }
     now = timezone.now()
-    count = 0
     with override_settings(
         EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"
     ):
-        # Documents, one of them in two versions.
-        for index, case in enumerate(cases["rendez_vous"][:3]):
-            with clock.frozen_at(_moment(case, 3 - index * 0.2, now)):
-                _upload(
-                    case,
-                    category="compte-rendu",
-                    title="Compte rendu de visite",
-                    name="compte-rendu.txt",
-                    content=(
-                        f"Visite : {case.title}.\n"
-                        "Points à chiffrer : dépose, cloisons, peinture.\n"
-                    ).encode(),
-                )
-            if index == 0:
-                with clock.frozen_at(_moment(case, 1, now)):
-                    _upload(
-                        case,
-                        category="compte-rendu",
-                        title="Compte rendu de visite",
-                        name="compte-rendu-v2.txt",
-                        content=(
-                            "Version corrigée après l'appel du client : "
-                            "ajout de l'éclairage.\n"
-                        ).encode(),
-                    )
-                    _upload(
-                        case,
-                        category="piece-client",
-                        title="Photo de la façade",
-                        name="facade.png",
-                        content=_png(640, 400, (63, 143, 139)),
-                    )
-        for case in cases["qualifie"][:1]:
-            with clock.frozen_at(_moment(case, 2, now)):
-                _upload(
-                    case,
-                    category="piece-client",
-                    title="Plan de l'existant",
-                    name="plan-existant.pdf",
-                    content=_pdf("Plan de l'existant", "Relevé fourni par le client."),
-                )
-
-        # Drafts on cases whose meeting took place.
-        for index, case in enumerate(cases["rendez_vous"][:2]):
-            with clock.frozen_at(_moment(case, 0.8, now)):
-                _draft(case, index)
-            count += 1
-
-        quoted = cases["devis_envoye"]
-        for index, case in enumerate(quoted[:4]):
-            with clock.frozen_at(_moment(case, 4 - index * 0.3, now)):
-                if index == 0:
-                    # Issued, not sent yet.
-                    _issued(case, index)
-                elif index == 1:
-                    # Accepted through the public acceptance; the follow-up
-                    # was ticked, so the case moves to its won status.
-                    _tick_manual_items(case)
-                    _quote, token = _sent(case, index)
-                    services.accept_quote(
-                        token,
-                        name=case.contact_name or "Client",
-                        ip="203.0.113.24",
-                        user_agent="Mozilla/5.0 (démo) Firefox/128.0",
-                        comment="Parfait, vous pouvez commander le mobilier.",
-                    )
-                elif index == 2:
-                    _quote, token = _sent(case, index)
-                    services.decline_quote(
-                        token,
-                        reason="Budget trop élevé cette année, nous reviendrons vers vous.",
-                        ip="198.51.100.7",
-                        user_agent="Mozilla/5.0 (démo) Safari/17.0",
-                    )
-                else:
-                    _sent(case, index)
-            count += 1
-
-        # Negotiation: a first version sent, then a revised one sent.
-        for index, case in enumerate(cases["negociation"][:2], start=10):
-            with clock.frozen_at(_moment(case, 6, now)):
-                first, _token = _sent(case, index)
-            with clock.frozen_at(_moment(case, 2, now)):
-                revision = services.revise_quote(first, user=_actor(case))
-                services.save_draft(
-                    revision,
-                    user=_actor(case),
-                    fields={"notes": "Version 2 : remise sur la main-d'œuvre."},
-                    lines=_lines(index, 3),
-                )
-                services.issue_quote(revision, user=_actor(case))
-                services.send_quote(
-                    revision, user=_actor(case), base_url="http://localhost:8000/"
-                )
-            count += 2
-
-        # Expired: sent a while ago with a validity that has passed since.
-        for case in quoted[4:] + cases["negociation"][2:]:
-            moment = _moment(case, 40, now)
-            if moment > now - timedelta(days=3):
-                continue
-            with clock.frozen_at(moment):
-                quote = _draft(case, 20)
-                services.save_draft(
-                    quote,
-                    user=_actor(case),
-                    fields={
-                        "valid_until": timezone.localdate(moment) + timedelta(days=1)
-                    },
-                    lines=_lines(20, 3),
-                )
-                services.issue_quote(quote, user=_actor(case))
-                services.send_quote(
-                    quote, user=_actor(case), base_url="http://localhost:8000/"
-                )
-            services.expire_quotes()
-            count += 1
-            break
+        _seed_uploads(cases, now)
+        count = _seed_drafts(cases, now)
+        count += _seed_quoted(cases["devis_envoye"], now)
+        count += _seed_negotiation(cases["negociation"], now)
+        count += _seed_expired(
+            cases["devis_envoye"][4:] + cases["negociation"][2:], now
+        )
     return count

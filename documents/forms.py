@@ -7,7 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from documents.models import Quote
+from documents.models import CompanyProfile, Quote
 from documents.services import LineData
 
 VAT_RATES = [
@@ -160,8 +160,6 @@ def _initial_rate(value: Decimal) -> Decimal:
 
 
 def line_formset_for(quote: Quote, *, extra: int = 1, default_rate=None):
-    from documents.models import CompanyProfile
-
     if default_rate is None:
         default_rate = CompanyProfile.load().default_vat_rate
     initial = [

@@ -16,8 +16,12 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.template.loader import render_to_string
 from django.utils import translation
+from pypdf import PdfReader, PdfWriter
+
+from documents import selectors, uploads
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +44,11 @@ def static_root() -> Path:
 
 
 def _fetcher_class():
-    from weasyprint.urls import URLFetcher, URLFetcherResponse, URLFetchingError
+    from weasyprint.urls import (  # noqa: PLC0415 - WeasyPrint loads Pango; only PDF renders pay for it
+        URLFetcher,
+        URLFetcherResponse,
+        URLFetchingError,
+    )
 
     class LockedURLFetcher(URLFetcher):
         """Only `data:` and our own static files; no network, no `file:`."""
@@ -88,8 +96,8 @@ def locked_fetcher():
 
 def html_to_pdf(html: str, *, stylesheet: str = "css/quote-pdf.css") -> bytes:
     """Render trusted template output to PDF/A-3b with the locked fetcher."""
-    from weasyprint import CSS, HTML
-    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint import CSS, HTML  # noqa: PLC0415 - WeasyPrint loads Pango; only PDF renders pay for it
+    from weasyprint.text.fonts import FontConfiguration  # noqa: PLC0415 - WeasyPrint loads Pango; only PDF renders pay for it
 
     fetcher = locked_fetcher()
     font_config = FontConfiguration()
@@ -116,10 +124,6 @@ def _logo_data_url(profile_logo_name: str) -> str:
     """The company logo, inlined (validated PNG/JPEG from private storage)."""
     if not profile_logo_name:
         return ""
-    from django.core.files.storage import default_storage
-
-    from documents import uploads
-
     try:
         with default_storage.open(profile_logo_name) as handle:
             content = handle.read(1024 * 1024 + 1)
@@ -133,8 +137,6 @@ def _logo_data_url(profile_logo_name: str) -> str:
 
 def render_quote_pdf(quote) -> bytes:
     """The quote as a French PDF/A-3b; the seller is the quote's issue snapshot."""
-    from documents import selectors
-
     context = selectors.quote_document(quote)
     context["logo_url"] = _logo_data_url(context["seller"].get("logo", ""))
     with translation.override(settings.LANGUAGE_CODE):
@@ -144,8 +146,6 @@ def render_quote_pdf(quote) -> bytes:
 
 def render_certificate_pdf(quote) -> bytes:
     """The acceptance certificate page appended to the signed copy."""
-    from documents import selectors
-
     context = selectors.quote_document(quote)
     with translation.override(settings.LANGUAGE_CODE):
         html = render_to_string("documents/pdf/certificate.html", context)
@@ -154,8 +154,6 @@ def render_certificate_pdf(quote) -> bytes:
 
 def append_pdf(original: bytes, extra: bytes) -> bytes:
     """`original` followed by the pages of `extra` (pypdf), metadata kept."""
-    from pypdf import PdfReader, PdfWriter
-
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(original)))
     writer.append(PdfReader(io.BytesIO(extra)))
     output = io.BytesIO()

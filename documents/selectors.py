@@ -17,6 +17,7 @@ from config import clock
 from documents import money
 from documents.models import CompanyProfile, Document, DocumentCategory, Quote
 from flows import access
+from flows.models import Status
 
 ANSWERED = (Quote.Status.ACCEPTED, Quote.Status.DECLINED, Quote.Status.EXPIRED)
 
@@ -230,18 +231,12 @@ def categories() -> list[DocumentCategory]:
     return list(DocumentCategory.objects.all())
 
 
-def case_panels(case, *, user, **bound) -> dict:
-    """Context of the documents and quotes panels of the case page.
-
-    `bound` replaces the unbound forms (a refused upload, an invalid draft).
-    """
-    from documents import forms
-    from flows.models import Status
-
+def case_panel_data(case, *, user) -> dict:
+    """What the documents and quotes panels of the case page show, forms aside."""
     can_act = access.can_act_on(user, case)
     rows, draft = quote_rows(case, can_act=can_act)
     accepted = any(row.state == "accepted" for row in rows)
-    context = {
+    return {
         "case_is_won": accepted
         and Status.objects.filter(
             flow_id=case.flow_id, code=case.status, kind=Status.Kind.WON
@@ -251,19 +246,3 @@ def case_panels(case, *, user, **bound) -> dict:
         "quote_draft": draft,
         "can_act_documents": can_act,
     }
-    if can_act:
-        context["upload_form"] = bound.get("upload_form") or forms.UploadForm(
-            categories=categories()
-        )
-        if draft is not None:
-            context["quote_form"] = bound.get("quote_form") or forms.QuoteForm(
-                instance=draft
-            )
-            context["line_formset"] = bound.get(
-                "line_formset"
-            ) or forms.line_formset_for(draft)
-            context["draft_totals"] = (
-                bound.get("draft_totals") or draft.computed_totals()
-            )
-    context.update({k: v for k, v in bound.items() if k not in context})
-    return context

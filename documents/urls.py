@@ -1,6 +1,6 @@
 from django.urls import path
 
-from documents import views
+from documents import public_views, views
 
 app_name = "documents"
 
@@ -20,8 +20,8 @@ urlpatterns = [
     path(f"{CASE}quotes/<int:pk>/revise/", views.quote_revise, name="quote_revise"),
     path(f"{CASE}quotes/<int:pk>/delete/", views.quote_delete, name="quote_delete"),
     # Public, no login: the client's link (DESIGN §5).
-    path("q/<str:token>/", views.quote_public, name="quote_public"),
-    path("q/<str:token>/pdf/", views.quote_public_pdf, name="quote_public_pdf"),
-    path("q/<str:token>/accept/", views.quote_accept, name="quote_accept"),
-    path("q/<str:token>/decline/", views.quote_decline, name="quote_decline"),
+    path("q/<str:token>/", public_views.quote_public, name="quote_public"),
+    path("q/<str:token>/pdf/", public_views.quote_public_pdf, name="quote_public_pdf"),
+    path("q/<str:token>/accept/", public_views.quote_accept, name="quote_accept"),
+    path("q/<str:token>/decline/", public_views.quote_decline, name="quote_decline"),
 ]

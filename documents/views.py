@@ -1,34 +1,29 @@
-"""Documents and quotes on the case page, downloads, and the public quote page.
+"""Documents and quotes on the case page, and downloads (public page: public_views).
 
 Access is checked here on every request, HTMX fragments included: team
 members read every case's documents and quotes; only those who may act on
 the case upload, build, issue, send or revise (403 and an audit event
-otherwise). The public pages need no login but a valid link, and are
-rate-limited per IP address.
+otherwise).
 """
 
 from __future__ import annotations
 
-from urllib.parse import quote as urlquote
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from config import ratelimit
-from config.http import HtmxHttpRequest, client_ip
-from documents import forms, money, selectors, services
+from audit import refusals
+from config.http import HtmxHttpRequest
+from documents import forms, money, panels, responses, selectors, services
 from documents.models import Document, Quote
 from flows import access
 from flows.engine import services as flow_services
 from flows.models import Case
+from flows.workspace.views.cases import case_context
 
 PANELS = "documents/_case_panels.html"
 
@@ -37,16 +32,14 @@ PANELS = "documents/_case_panels.html"
 
 
 def _case_for(request: HtmxHttpRequest, reference: str) -> Case:
-    if not access.is_member(request.user):
-        raise PermissionDenied
-    return get_object_or_404(
-        access.cases_visible_to(user=request.user).select_related("flow", "owner"),
-        reference=reference,
-    )
+    return access.visible_case_or_404(request.user, reference)
 
 
 def _quote_for(case: Case, pk: int) -> Quote:
-    return get_object_or_404(Quote.objects.select_related("pdf"), pk=pk, case=case)
+    quote = Quote.objects.select_related("pdf").filter(pk=pk, case=case).first()
+    if quote is None:
+        raise refusals.not_found(Quote, case=case, pk=pk)
+    return quote
 
 
 def _htmx_partial(request: HtmxHttpRequest) -> bool:
@@ -58,12 +51,8 @@ def _render_case(
 ) -> HttpResponse:
     """The updated panel for HTMX, else the whole case page."""
     if _htmx_partial(request):
-        context = {"case": case} | selectors.case_panels(
-            case, user=request.user, **bound
-        )
+        context = {"case": case} | panels.case_panels(case, user=request.user, **bound)
         return render(request, f"{PANELS}#{partial}", context, status=status)
-    from flows.workspace.views.cases import case_context
-
     context = case_context(request, case, **bound)
     return render(request, "flows/case_detail.html", context, status=status)
 
@@ -73,38 +62,6 @@ def _done(request: HtmxHttpRequest, case: Case, anchor: str, partial: str):
     if _htmx_partial(request):
         return _render_case(request, case, partial=partial)
     return redirect(case.get_absolute_url() + f"#{anchor}")
-
-
-def content_disposition(filename: str) -> str:
-    """RFC 6266: an ASCII fallback plus the exact UTF-8 name."""
-    fallback = "".join(
-        char if 32 <= ord(char) < 127 and char not in '"\\;' else "_"
-        for char in filename
-    )
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{urlquote(filename, safe='')}"
-
-
-def _file_response(document: Document) -> FileResponse:
-    try:
-        handle = default_storage.open(document.file.name, "rb")
-    except OSError as error:
-        raise Http404 from error
-    response = FileResponse(
-        handle, as_attachment=True, content_type=document.content_type
-    )
-    response["Content-Disposition"] = content_disposition(document.original_name)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "sandbox"
-    return response
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, errors in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 # --- Documents --------------------------------------------------------------------
@@ -128,7 +85,7 @@ def document_upload(request: HtmxHttpRequest, reference: str) -> HttpResponse:
                 title=form.cleaned_data["title"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            responses.add_errors(form, error)
         else:
             messages.success(
                 request,
@@ -144,8 +101,10 @@ def document_download(
     request: HtmxHttpRequest, reference: str, pk: int
 ) -> FileResponse:
     case = _case_for(request, reference)
-    document = get_object_or_404(Document, pk=pk, case=case)
-    response = _file_response(document)
+    document = Document.objects.filter(pk=pk, case=case).first()
+    if document is None:
+        raise refusals.not_found(Document, case=case, pk=pk)
+    response = responses.file_response(document)
     services.record_download(document, user=request.user)
     return response
 
@@ -185,6 +144,42 @@ def _reordered(lines: list, action: str) -> list:
     return lines
 
 
+def _expected_version(request: HtmxHttpRequest) -> int | None:
+    """The draft's edit_version the user loaded, if the form sent one."""
+    try:
+        return int(request.POST.get("edit_version", ""))
+    except ValueError:
+        return None
+
+
+def _changed_message(changed: services.QuoteChanged) -> str:
+    when = formats.time_format(timezone.localtime(changed.at), "H:i")
+    return _(
+        "Modifié par %(who)s à %(when)s pendant que vous écriviez : vos "
+        "saisies sont conservées ; vérifiez puis enregistrez à nouveau."
+    ) % {"who": changed.by or _("quelqu'un d'autre"), "when": when}
+
+
+def _issue(request: HtmxHttpRequest, case: Case, quote: Quote) -> HttpResponse:
+    """Issue the saved draft, or show the mentions it still lacks."""
+    try:
+        quote = services.issue_quote(quote, user=request.user)
+    except services.QuoteIncomplete as incomplete:
+        return _render_case(
+            request,
+            case,
+            partial="quotes",
+            status=409 if _htmx_partial(request) else 200,
+            missing_mentions=incomplete.missing,
+        )
+    messages.success(
+        request,
+        _("Devis %(reference)s émis : le PDF est joint au dossier.")
+        % {"reference": quote.reference},
+    )
+    return _done(request, case, "quotes", "quotes")
+
+
 @require_POST
 def quote_save(request: HtmxHttpRequest, reference: str, pk: int) -> HttpResponse:
     """Save the draft; then add, remove or move a line, or issue it."""
@@ -203,29 +198,17 @@ def quote_save(request: HtmxHttpRequest, reference: str, pk: int) -> HttpRespons
     lines = [(index, row.line()) for index, row in formset.filled()]
     lines = _reordered(lines, action)
     try:
-        expected = int(request.POST.get("edit_version", ""))
-    except ValueError:
-        expected = None
-    try:
         quote = services.save_draft(
             quote,
             user=request.user,
             fields=form.changes(),
             lines=[line for _index, line in lines],
-            expected_version=expected,
+            expected_version=_expected_version(request),
         )
     except services.QuoteChanged as changed:
         # Keep what this user typed; the form now carries the current
         # version, so saving again (after checking) goes through.
-        when = formats.time_format(timezone.localtime(changed.at), "H:i")
-        form.add_error(
-            None,
-            _(
-                "Modifié par %(who)s à %(when)s pendant que vous écriviez : vos "
-                "saisies sont conservées ; vérifiez puis enregistrez à nouveau."
-            )
-            % {"who": changed.by or _("quelqu'un d'autre"), "when": when},
-        )
+        form.add_error(None, _changed_message(changed))
         return _render_case(
             request,
             case,
@@ -235,27 +218,12 @@ def quote_save(request: HtmxHttpRequest, reference: str, pk: int) -> HttpRespons
             line_formset=formset,
         )
     except ValidationError as error:
-        _add_errors(form, error)
+        responses.add_errors(form, error)
         return _render_case(
             request, case, partial="quotes", quote_form=form, line_formset=formset
         )
     if action == "issue":
-        try:
-            quote = services.issue_quote(quote, user=request.user)
-        except services.QuoteIncomplete as incomplete:
-            return _render_case(
-                request,
-                case,
-                partial="quotes",
-                status=409 if _htmx_partial(request) else 200,
-                missing_mentions=incomplete.missing,
-            )
-        messages.success(
-            request,
-            _("Devis %(reference)s émis : le PDF est joint au dossier.")
-            % {"reference": quote.reference},
-        )
-        return _done(request, case, "quotes", "quotes")
+        return _issue(request, case, quote)
     if action == "add":
         blank = len(formset.forms) - len(formset.filled())
         return _render_case(
@@ -345,154 +313,3 @@ def quote_delete(request: HtmxHttpRequest, reference: str, pk: int) -> HttpRespo
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return _done(request, case, "quotes", "quotes")
-
-
-# --- The public quote page --------------------------------------------------------
-
-PUBLIC = "documents/public_quote.html"
-
-
-def _public(response: HttpResponse) -> HttpResponse:
-    # The token is in the URL: never sent on as a referrer, never cached.
-    response["Referrer-Policy"] = "no-referrer"
-    response["Cache-Control"] = "no-store"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
-def _public_page(request, context: dict, *, status: int = 200) -> HttpResponse:
-    return _public(render(request, PUBLIC, context, status=status))
-
-
-def _limited(request) -> HttpResponse | None:
-    if ratelimit.allow(f"quote-link:{client_ip(request)}"):
-        return None
-    response = _public_page(request, {"page": "limited"}, status=429)
-    response["Retry-After"] = str(ratelimit.retry_after())
-    return response
-
-
-def _gone(request, quote: Quote, state: str, *, status: int = 410) -> HttpResponse:
-    return _public_page(
-        request, {"page": "gone", "state": state, "quote": quote}, status=status
-    )
-
-
-def _not_found(request) -> HttpResponse:
-    return _public_page(request, {"page": "not_found"}, status=404)
-
-
-def _open_quote(request, token: str) -> tuple[Quote | None, HttpResponse | None]:
-    limited = _limited(request)
-    if limited:
-        return None, limited
-    quote = selectors.quote_for_token(token)
-    if quote is None:
-        return None, _not_found(request)
-    state = selectors.link_state(quote)
-    if state != "open":
-        return None, _gone(request, quote, state)
-    return quote, None
-
-
-def _quote_page(request, quote: Quote, token: str, **forms_) -> dict:
-    return {
-        "page": "quote",
-        "token": token,
-        "accept_form": forms_.get("accept_form") or forms.AcceptForm(),
-        "decline_form": forms_.get("decline_form") or forms.DeclineForm(),
-    } | selectors.quote_document(quote)
-
-
-@login_not_required
-@require_GET
-def quote_public(request, token: str) -> HttpResponse:
-    quote, refused = _open_quote(request, token)
-    if refused:
-        return refused
-    services.record_link_opened(quote)
-    return _public_page(request, _quote_page(request, quote, token))
-
-
-@login_not_required
-@require_GET
-def quote_public_pdf(request, token: str) -> HttpResponse:
-    quote, refused = _open_quote(request, token)
-    if refused:
-        return refused
-    response = _public(_file_response(quote.pdf))
-    services.record_public_download(quote)
-    return response
-
-
-def _answer_refused(request, token: str, gone: services.QuoteLinkGone):
-    if gone.state == "unknown":
-        return _not_found(request)
-    quote = selectors.quote_for_token(token)
-    # A double submit (or a race lost to another answer) is a conflict.
-    return _gone(request, quote, gone.state, status=409)
-
-
-# The answers are exempt from CSRF checks: the unguessable token in the path
-# is the credential, which a cross-site attacker cannot know, and with
-# `Referrer-Policy: no-referrer` browsers post `Origin: null`, which Django's
-# CSRF check refuses.
-@csrf_exempt
-@login_not_required
-@require_POST
-def quote_accept(request, token: str) -> HttpResponse:
-    quote, refused = _open_quote(request, token)
-    if refused:
-        return refused
-    form = forms.AcceptForm(request.POST)
-    if not form.is_valid():
-        return _public_page(
-            request, _quote_page(request, quote, token, accept_form=form)
-        )
-    try:
-        answer = services.accept_quote(
-            token,
-            name=form.cleaned_data["name"],
-            ip=client_ip(request) or None,
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
-            comment=form.cleaned_data["comment"],
-            base_url=request.build_absolute_uri("/"),
-        )
-    except services.QuoteLinkGone as gone:
-        return _answer_refused(request, token, gone)
-    except ValidationError as error:
-        _add_errors(form, error)
-        return _public_page(
-            request, _quote_page(request, quote, token, accept_form=form)
-        )
-    return _public_page(request, {"page": "accepted", "quote": answer.quote})
-
-
-@csrf_exempt
-@login_not_required
-@require_POST
-def quote_decline(request, token: str) -> HttpResponse:
-    quote, refused = _open_quote(request, token)
-    if refused:
-        return refused
-    form = forms.DeclineForm(request.POST)
-    if not form.is_valid():
-        return _public_page(
-            request, _quote_page(request, quote, token, decline_form=form)
-        )
-    try:
-        answer = services.decline_quote(
-            token,
-            reason=form.cleaned_data["reason"],
-            ip=client_ip(request) or None,
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
-            base_url=request.build_absolute_uri("/"),
-        )
-    except services.QuoteLinkGone as gone:
-        return _answer_refused(request, token, gone)
-    except ValidationError as error:
-        _add_errors(form, error)
-        return _public_page(
-            request, _quote_page(request, quote, token, decline_form=form)
-        )
-    return _public_page(request, {"page": "declined", "quote": answer.quote})

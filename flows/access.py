@@ -20,6 +20,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy
 
 from audit import services as audit
@@ -239,6 +240,16 @@ def team_members() -> QuerySet:
         .objects.filter(is_active=True, groups__name__in=ROLES)
         .distinct()
         .order_by("first_name", "username")
+    )
+
+
+def visible_case_or_404(user, reference: str) -> Case:
+    """The case a page is about: 403 for a user without a role, else 404."""
+    if not is_member(user):
+        raise PermissionDenied
+    return get_object_or_404(
+        cases_visible_to(user=user).select_related("flow", "owner"),
+        reference=reference,
     )
 
 

@@ -8,7 +8,10 @@ class FlowsConfig(AppConfig):
     verbose_name = _("Flux")
 
     def ready(self) -> None:
-        from flows import access
+        # Local: these modules import the models, loaded only once the app
+        # registry is ready. Importing checks registers the system check.
+        from flows import access  # noqa: PLC0415 - needs the app registry
+        from flows.engine import checks  # noqa: F401, PLC0415 - needs the app registry
 
         # post_migrate also runs after the flush of transactional tests, so
         # the role groups always exist (TECH-NOTES §7).

@@ -6,6 +6,7 @@ the user sees can never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,6 +31,28 @@ class ChecklistEntry:
         return self.item.required and not self.done
 
 
+# Automatic items: each kind but "manual" has one condition, which answers
+# (done, what satisfies the item in words). Other apps register theirs from
+# AppConfig.ready(), so the engine never imports them; the flows.E001 system
+# check refuses to start when a kind has none.
+Condition = Callable[[Case, ChecklistItem], tuple[bool, str]]
+_conditions: dict[str, Condition] = {}
+
+
+def register_condition(kind: str, condition: Condition) -> None:
+    """Make `condition` decide the automatic items of `kind` (the last one wins)."""
+    _conditions[str(kind)] = condition
+
+
+def unregister_condition(kind: str) -> Condition | None:
+    """Remove and return the condition of `kind`, if any."""
+    return _conditions.pop(str(kind), None)
+
+
+def registered_kinds() -> frozenset[str]:
+    return frozenset(_conditions)
+
+
 def _field_filled(case: Case, field_name: str) -> bool:
     if field_name == ChecklistItem.Field.EMAIL_OR_PHONE:
         return bool(case.email or case.phone)
@@ -37,34 +60,23 @@ def _field_filled(case: Case, field_name: str) -> bool:
     return value not in (None, "")
 
 
-def _automatic(case: Case, item: ChecklistItem) -> tuple[bool, str]:
-    kind = item.kind
-    if kind == ChecklistItem.Kind.FIELD:
-        label = ChecklistItem.Field(item.field_name).label if item.field_name else ""
-        done = _field_filled(case, item.field_name)
-        return done, (
-            _("Renseigné : %(field)s") if done else _("À renseigner : %(field)s")
-        ) % {"field": label}
-    # Documents and quotes (issue 5): one bounded query per item. Imported
-    # here: the documents app imports flows.
-    from documents import selectors as documents
+def field_condition(case: Case, item: ChecklistItem) -> tuple[bool, str]:
+    label = ChecklistItem.Field(item.field_name).label if item.field_name else ""
+    done = _field_filled(case, item.field_name)
+    return done, (
+        _("Renseigné : %(field)s") if done else _("À renseigner : %(field)s")
+    ) % {"field": label}
 
-    if kind == ChecklistItem.Kind.DOCUMENT:
-        done = documents.has_current_document(case, item.document_category)
-        return done, (
-            _("Joint : un document de la catégorie « %(category)s ».")
-            if done
-            else _("Joindre un document de la catégorie « %(category)s ».")
-        ) % {"category": item.document_category}
-    if kind == ChecklistItem.Kind.QUOTE_SENT:
-        if documents.has_sent_quote(case):
-            return True, _("Un devis a été envoyé au client depuis Pilote.")
-        return False, _("Envoyer un devis au client depuis Pilote.")
-    if kind == ChecklistItem.Kind.QUOTE_ACCEPTED:
-        if documents.has_accepted_quote(case):
-            return True, _("Le client a accepté le devis en ligne.")
-        return False, _("Le client accepte le devis en ligne.")
-    return False, ""
+
+register_condition(ChecklistItem.Kind.FIELD, field_condition)
+
+
+def _automatic(case: Case, item: ChecklistItem) -> tuple[bool, str]:
+    condition = _conditions.get(item.kind)
+    if condition is None:
+        # Blocks rather than passes; the flows.E001 check names the kind.
+        return False, ""
+    return condition(case, item)
 
 
 def checklist_state(case: Case, status: Status | None = None) -> list[ChecklistEntry]:

@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from flows.models import ChecklistItem, Flow, Status
+from flows import access
+from flows.models import ChecklistItem, Flow, ImportRun, Status
 from tests.config.test_access import PRIVATE_ROUTES, _example_path
 from tests.conftest import make_user
 from tests.factories import CaseFactory
@@ -73,3 +74,17 @@ def test_a_checklist_item_of_another_flow_is_a_recorded_404(
     missing = reverse("flows:checklist_toggle", args=[case.reference, foreign.pk + 99])
     assert client.post(missing, {"done": "1"}).status_code == 404
     assert AuditEvent.objects.filter(action="permission_denied").count() == 1
+
+
+def test_another_managers_import_is_a_recorded_404(client, manager, django_user_model):
+    other = make_user(django_user_model, "paulette", access.MANAGER)
+    run = ImportRun.objects.create(
+        created_by=other, original_name="a.csv", encoding="utf-8", delimiter=";"
+    )
+    client.force_login(manager)
+    response = client.get(reverse("flows:import_preview", args=[run.token]))
+    assert response.status_code == 404
+    event = AuditEvent.objects.get(action="permission_denied")
+    assert event.actor == manager
+    assert event.data["object"] == "flows.importrun"
+    assert event.data["id"] == run.pk

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from PIL import Image
 
 from audit.models import AuditEvent
 from documents.models import CompanyProfile, validate_siret, validate_vat_number
@@ -14,7 +15,6 @@ pytestmark = pytest.mark.django_db
 
 
 def _png() -> bytes:
-    from PIL import Image
 
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), (31, 78, 121)).save(buffer, "PNG")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from weasyprint.urls import URLFetchingError
 
 from documents import pdf, services
 from documents.models import Document
@@ -196,7 +197,6 @@ def test_the_fetcher_itself_refuses_everything_but_data_and_static(canary, tmp_p
 
 
 def test_fetcher_rules(tmp_path):
-    from weasyprint.urls import URLFetchingError
 
     fetcher = pdf.locked_fetcher()
     font = fetcher.fetch(pdf.ASSET_BASE + "fonts/DejaVuSans.ttf")

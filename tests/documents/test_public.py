@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from audit.models import AuditEvent
@@ -190,7 +191,6 @@ def test_spoofed_forwarded_for_does_not_dodge_the_limit(client, sent, settings):
 
 def test_answers_accept_the_null_origin_that_no_referrer_causes(sent):
     """With Referrer-Policy: no-referrer, browsers post `Origin: null`."""
-    from django.test import Client
 
     quote, token = sent
     strict = Client(enforce_csrf_checks=True)

@@ -16,7 +16,7 @@ from documents import selectors, services
 from documents.models import CompanyProfile, Document, Quote
 from flows.engine import services as flow_services
 from flows.engine.checklists import checklist_state
-from flows.models import Case, ChecklistItem, StatusChange
+from flows.models import Case, ChecklistItem, Notification, StatusChange
 from tests.documents.conftest import LINES, make_draft
 
 pytestmark = pytest.mark.django_db
@@ -330,7 +330,6 @@ def test_acceptance_records_evidence_signs_and_moves_the_case(
     assert receipt.to == ["claire@boulangerie.example"]
     assert receipt.attachments[0][0] == f"{quote.number}-signe.pdf"
     # ...and in the app, by the bell.
-    from flows.models import Notification
 
     notice = Notification.objects.get(recipient=member)
     assert notice.kind == "quote_accepted" and notice.case == case

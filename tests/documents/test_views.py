@@ -12,6 +12,7 @@ from documents.models import Document, Quote
 from tests.conftest import make_user
 from tests.documents.conftest import make_draft
 from tests.documents.test_uploads import PDF_BYTES
+from tests.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -146,7 +147,6 @@ def test_download_headers_and_event(client, member, case, document):
 def test_download_of_another_cases_document_is_404(
     client, member, case, document, default_flow
 ):
-    from tests.factories import CaseFactory
 
     other = CaseFactory(flow=default_flow, owner=member)
     client.force_login(member)

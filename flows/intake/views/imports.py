@@ -5,11 +5,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
+from audit import refusals
 from config.http import HtmxHttpRequest
 from flows.access import manager_required
 from flows.engine import selectors
@@ -22,8 +23,12 @@ EXAMPLE_ROWS = 3
 
 
 def _run_for(request: HtmxHttpRequest, token: str) -> ImportRun:
-    # Only the manager who uploaded the file sees it.
-    return get_object_or_404(ImportRun, token=token, created_by=request.user)
+    # Only the manager who uploaded the file sees it; another manager's run
+    # is a recorded refusal.
+    run = ImportRun.objects.filter(token=token, created_by=request.user).first()
+    if run is None:
+        raise refusals.not_found(ImportRun, token=token)
+    return run
 
 
 @manager_required

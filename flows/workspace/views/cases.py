@@ -5,9 +5,9 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import formats
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -16,9 +16,8 @@ from django_htmx.http import reswap, retarget
 
 from audit import refusals
 from config.http import HtmxHttpRequest
-from documents import selectors as documents_selectors
 from flows import access
-from flows.engine import guards, selectors, services
+from flows.engine import guards, panels, selectors, services
 from flows.engine.checklists import checklist_state
 from flows.models import Case, ChecklistItem
 from flows.workspace.forms import (
@@ -35,12 +34,7 @@ from flows.workspace.views.board import board_context
 
 
 def _case_for(request: HtmxHttpRequest, reference: str) -> Case:
-    if not access.is_member(request.user):
-        raise PermissionDenied
-    return get_object_or_404(
-        access.cases_visible_to(user=request.user).select_related("flow", "owner"),
-        reference=reference,
-    )
+    return access.visible_case_or_404(request.user, reference)
 
 
 def _htmx_partial(request: HtmxHttpRequest) -> bool:
@@ -99,7 +93,7 @@ def case_context(request: HtmxHttpRequest, case: Case, **extra) -> dict:
         "waiting_form": WaitingForm(),
         "client_days": selectors.client_time(case).days,
     }
-    context.update(documents_selectors.case_panels(case, user=user))  # issue 5
+    context.update(panels.panel_context(case, user=user))  # issue 5
     context.update(extra)
     if "edit_form" not in context and request.GET.get("edit") == "1" and can_act:
         context["edit_form"] = CaseForm(instance=case)
@@ -266,7 +260,7 @@ def checklist_toggle(
         .first()
     )
     if item is None:
-        raise refusals.not_found(ChecklistItem, item_id, case=case)
+        raise refusals.not_found(ChecklistItem, case=case, pk=item_id)
     done = request.POST.get("done") == "1"
     try:
         services.set_checklist_item(

@@ -1,0 +1,142 @@
+"""Sending a quote to the client, and the public link it carries."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from audit import services as audit
+from config import clock
+from documents import selectors, uploads
+from documents.models import Quote
+from documents.services.files import read_document, record_download
+from flows.engine import services as flow_services
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def link_expiry(valid_until: date) -> datetime:
+    """The end of the validity day, local time (the first instant after it)."""
+    return timezone.make_aware(
+        datetime.combine(valid_until + timedelta(days=1), time.min),
+        timezone.get_current_timezone(),
+    )
+
+
+def public_url(token: str, base_url: str | None = None) -> str:
+    # The configured address wins over the one of the request.
+    base = (settings.PUBLIC_BASE_URL or base_url or "http://localhost:8000").rstrip("/")
+    return base + reverse("documents:quote_public", args=[token])
+
+
+def _sendable(quote: Quote) -> str:
+    """The recipient, if the locked `quote` may be sent; else ValidationError."""
+    if not quote.is_issued:
+        raise ValidationError(_("Émettez le devis avant de l'envoyer."))
+    if quote.status not in (Quote.Status.DRAFT, Quote.Status.SENT):
+        raise ValidationError(
+            _("Ce devis a déjà reçu une réponse : créez une nouvelle version.")
+        )
+    if quote.superseded_at:
+        raise ValidationError(_("Une version plus récente remplace ce devis."))
+    if quote.valid_until < clock.today():
+        raise ValidationError(
+            _("La validité de ce devis est dépassée : créez une nouvelle version.")
+        )
+    recipient = quote.client_email or quote.case.email
+    if not recipient:
+        raise ValidationError(
+            _("Indiquez l'e-mail du client (sur le devis ou le dossier).")
+        )
+    return recipient
+
+
+def _quote_email(
+    quote: Quote, *, token: str, user, base_url: str | None
+) -> EmailMessage:
+    """The e-mail carrying the quote's PDF and its link, to `quote.sent_to`."""
+    context = selectors.quote_document(quote) | {
+        "link": public_url(token, base_url),
+        "sender": user,
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = _("Devis %(reference)s — %(seller)s") % {
+            "reference": quote.reference,
+            "seller": quote.seller.get("legal_name", ""),
+        }
+        body = render_to_string("documents/email/quote_sent.txt", context)
+    message = EmailMessage(
+        subject=" ".join(subject.split()),
+        body=body,
+        to=[quote.sent_to],
+        reply_to=[user.email] if getattr(user, "email", "") else None,
+    )
+    message.attach(quote.pdf.original_name, read_document(quote.pdf), uploads.PDF)
+    return message
+
+
+def send_quote(quote: Quote, *, user, base_url: str | None = None) -> str:
+    """E-mail the issued quote with its PDF and a fresh link; return the token.
+
+    Sending again replaces the link (the previous one stops working). Raises
+    ActionRefused or ValidationError; if the e-mail cannot be sent, nothing
+    changes.
+    """
+    flow_services.check_can_act(quote.case, user=user, action="send_quote")
+    with transaction.atomic():
+        # No join: PostgreSQL refuses FOR UPDATE on the nullable side of one.
+        locked = Quote.objects.select_for_update().get(pk=quote.pk)
+        recipient = _sendable(locked)
+        token = secrets.token_urlsafe(32)
+        now = clock.now()
+        locked.token_hash = hash_token(token)
+        locked.token_expires_at = link_expiry(locked.valid_until)
+        locked.status = Quote.Status.SENT
+        locked.sent_at = now
+        locked.sent_to = recipient
+        locked._history_user = user
+        locked._change_reason = "sent"
+        clock.stamp_history(locked)
+        locked.save()
+        audit.record(
+            "quote_sent",
+            user=user,
+            case=locked.case,
+            obj=locked,
+            data={
+                "number": locked.number,
+                "revision": locked.revision,
+                "to": recipient,
+                "link_expires_at": locked.token_expires_at.isoformat(),
+            },
+        )
+        message = _quote_email(locked, token=token, user=user, base_url=base_url)
+        # Last, inside the transaction: a failed send rolls everything back.
+        message.send()
+    return token
+
+
+def record_link_opened(quote: Quote) -> None:
+    audit.record(
+        "quote_link_opened",
+        actor_label=audit.CLIENT,
+        case=quote.case,
+        obj=quote,
+        data={"number": quote.number, "revision": quote.revision},
+    )
+
+
+def record_public_download(quote: Quote) -> None:
+    record_download(quote.pdf, user=None, actor_label=audit.CLIENT)
