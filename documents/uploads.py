@@ -20,6 +20,8 @@ from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from documents import active_content
+
 PDF = "application/pdf"
 PNG = "image/png"
 JPEG = "image/jpeg"
@@ -109,18 +111,12 @@ def _sniff_zip(file) -> str:
                 with archive.open(infos[0]) as entry:
                     mimetype = entry.read(100).strip()
                 if mimetype == ODT.encode():
+                    _refuse_active_zip(archive, b"")
                     return ODT
             elif "[Content_Types].xml" in names:
                 with archive.open("[Content_Types].xml") as entry:
                     types = entry.read(200_000)
-                lowered = [name.lower() for name in names]
-                if b"macroenabled" in types.lower() or any(
-                    name.endswith("vbaproject.bin") for name in lowered
-                ):
-                    raise _refuse(
-                        _("Les documents Office avec macros ne sont pas acceptés."),
-                        "macros",
-                    )
+                _refuse_active_zip(archive, types)
                 if any(name.startswith("word/") for name in names):
                     return DOCX
                 if any(name.startswith("xl/") for name in names):
@@ -135,6 +131,36 @@ def _sniff_zip(file) -> str:
         ),
         "zip",
     )
+
+
+def _refuse_active_zip(archive: zipfile.ZipFile, content_types: bytes) -> None:
+    problem = active_content.zip_problem(archive, content_types)
+    if problem == "macros":
+        raise _refuse(
+            _("Les documents Office avec macros ne sont pas acceptés."), "macros"
+        )
+    if problem == "html":
+        raise _refuse(
+            _(
+                "Ce document Office contient des pages HTML ou des scripts : il est refusé."
+            ),
+            "office_html",
+        )
+
+
+def _refuse_active_pdf(file) -> None:
+    problem = active_content.pdf_problem(_read_all(file))
+    if problem == "html":
+        raise _refuse(_("Ce PDF contient du code HTML : il est refusé."), "polyglot")
+    if problem == "active":
+        raise _refuse(
+            _(
+                "Ce PDF contient du contenu actif (JavaScript, lancement de programme, "
+                "fichier joint ou action à l'ouverture) : il est refusé. Enregistrez-le "
+                "à nouveau en PDF simple (« Imprimer en PDF »)."
+            ),
+            "pdf_active",
+        )
 
 
 def _decode_text(data: bytes) -> str | None:
@@ -156,6 +182,7 @@ def _decode_text(data: bytes) -> str | None:
 
 def _sniff(file, head: bytes, name: str) -> str:
     if head.startswith(b"%PDF-"):
+        _refuse_active_pdf(file)
         return PDF
     image = sniff_image(head)
     if image:
