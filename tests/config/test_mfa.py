@@ -233,3 +233,13 @@ def test_removing_a_device_elsewhere_lifts_the_second_step(client, member):
     response = client.get(reverse("account:verify"), {"next": "/board/"})
     assert response["Location"] == "/board/"
     assert client.get(reverse("flows:board")).status_code == 200
+
+
+def test_the_security_page_reads_in_english(client, member):
+    client.force_login(member)
+    html = client.get(
+        reverse("account:security"), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "Account security" in html and "Turn two-factor sign-in on" in html
+    assert "End all other sessions" not in html  # a single session
+    assert "This session" in html
