@@ -12,3 +12,4 @@ class PiloteConfig(AppConfig):
         # Registers them; they import models, which load only once the app
         # registry is ready.
         from config import checks, signals  # noqa: F401, PLC0415
+        from config.account import signals as account  # noqa: F401, PLC0415

@@ -73,6 +73,10 @@ INSTALLED_APPS = [
     "template_partials.apps.SimpleAppConfig",
     "axes",
     "csp",
+    # Two-factor sign-in (config/account, docs/security.md).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "config.apps.PiloteConfig",
     "audit",
     "flows",
@@ -87,9 +91,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "config.middleware.SessionLifetimeMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # After the login check: the second step, staff enrolment, session list.
+    "config.account.middleware.SecondStepMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -223,6 +230,15 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "config.http.client_ip"
 AXES_LOCKOUT_CALLABLE = "config.views.lockout"
 AXES_VERBOSE = False
+
+# Two-factor sign-in (docs/security.md). Managers and admins must enrol a
+# TOTP device before reaching any page; off by default in development so the
+# demo logins of `make run` work without one.
+MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", not DEBUG)
+# Wrong codes at the second step before the session goes back to the password.
+MFA_MAX_ATTEMPTS = 5
+OTP_TOTP_ISSUER = "Pilote"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Security headers -------------------------------------------------------
 

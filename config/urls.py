@@ -12,6 +12,8 @@ urlpatterns = [
         name="home",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
+    # Two-factor sign-in and open sessions (docs/security.md).
+    path("account/", include("config.account.urls")),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("audit/", include("audit.urls")),

@@ -31,6 +31,16 @@ def _fast_and_isolated(settings, tmp_path):
     }
 
 
+@pytest.fixture(autouse=True)
+def _staff_without_second_factor(settings):
+    """Personas sign in with a password only, as in development.
+
+    Tests run with DEBUG off, where MFA_REQUIRED_FOR_STAFF defaults to on;
+    tests of two-factor sign-in turn it back on themselves.
+    """
+    settings.MFA_REQUIRED_FOR_STAFF = False
+
+
 def make_user(django_user_model, username: str, role: str | None, **extra):
     user = django_user_model.objects.create_user(
         username=username,
