@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from audit import selectors, services
+from config import http
 
 # The managers' permission (flows.access gives it to the manager role and
 # above); audit reads no other app. A refusal is a 403 that
@@ -25,10 +26,7 @@ manager_required = permission_required("audit.view_auditevent", raise_exception=
 @manager_required
 def audit_log(request: HttpRequest) -> HttpResponse:
     filters = selectors.LogFilters.from_query(request.GET)
-    try:
-        before = int(request.GET.get("before", "")) or None
-    except ValueError:
-        before = None
+    before = http.query_int(request.GET, "before", minimum=1)
     events, next_before = selectors.log_page(filters, before=before)
     query = {k: v for k, v in request.GET.items() if k != "before" and v}
     head_sequence, head_hash = services.head()
