@@ -48,7 +48,7 @@ PARAMETERS = [
     "company",
 ]
 FORTY_DIGITS = "9" * 40
-JUNK = [FORTY_DIGITS, "-1", "abc", "١٢", "²", "1e9999", "3_0", ""]
+JUNK = [FORTY_DIGITS, "9" * 18, "-1", "abc", "١٢", "²", "1e9999", "3_0", ""]
 # A board column's cursor is "<ISO time>|<pk>": the pk is a number too.
 CURSORS = [f"2026-01-01T00:00:00+00:00|{FORTY_DIGITS}", "2026-01-01|١٢", "|"]
 # Pages that stop early on a wrong value of these: fuzz the others behind
