@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -14,6 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from audit import selectors, services
+from config import csv as safe_csv
+from config import http
 
 # The managers' permission (flows.access gives it to the manager role and
 # above); audit reads no other app. A refusal is a 403 that
@@ -25,10 +26,7 @@ manager_required = permission_required("audit.view_auditevent", raise_exception=
 @manager_required
 def audit_log(request: HttpRequest) -> HttpResponse:
     filters = selectors.LogFilters.from_query(request.GET)
-    try:
-        before = int(request.GET.get("before", "")) or None
-    except ValueError:
-        before = None
+    before = http.query_int(request.GET, "before", minimum=1)
     events, next_before = selectors.log_page(filters, before=before)
     query = {k: v for k, v in request.GET.items() if k != "before" and v}
     head_sequence, head_hash = services.head()
@@ -47,11 +45,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/log.html", context)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @require_GET
 @manager_required
 def audit_export(request: HttpRequest) -> StreamingHttpResponse:
@@ -62,7 +55,6 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
         user=request.user,
         data={"what": "audit_log", "filters": request.GET.dict()},
     )
-    writer = csv.writer(_Echo(), delimiter=";")
     header = [
         "sequence",
         "at",
@@ -77,30 +69,29 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
     ]
 
     def rows():
-        yield "\ufeff" + writer.writerow(header)
+        # The user agent, the actor label and the data are anyone's text (a
+        # failed login, a visitor of a public page): safe_csv neutralises
+        # every cell.
         for event in (
             selectors.filtered_events(filters)
             .order_by("sequence")
             .iterator(chunk_size=2000)
         ):
-            yield writer.writerow(
-                [
-                    event.sequence,
-                    timezone.localtime(event.at).isoformat(),
-                    event.actor_label,
-                    event.action,
-                    event.case.reference if event.case else "",
-                    f"{event.object_type}:{event.object_id}"
-                    if event.object_type
-                    else "",
-                    event.data,
-                    event.ip or "",
-                    event.user_agent,
-                    event.hash,
-                ]
-            )
+            yield [
+                event.sequence,
+                timezone.localtime(event.at).isoformat(),
+                event.actor_label,
+                event.action,
+                event.case.reference if event.case else "",
+                f"{event.object_type}:{event.object_id}" if event.object_type else "",
+                event.data,
+                event.ip or "",
+                event.user_agent,
+                event.hash,
+            ]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    lines = safe_csv.lines(header, rows(), delimiter=safe_csv.EXCEL_DELIMITER, bom=True)
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="pilote-audit-{stamp}.csv"'
     response["Cache-Control"] = "no-store"

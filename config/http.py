@@ -1,4 +1,8 @@
-"""Request typing and the one place that decides who the client is."""
+"""Request typing, the one place that decides who the client is, and the
+one way to read a number from the query string."""
+
+import re
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -30,3 +34,54 @@ def client_ip(request: HttpRequest) -> str:
     if len(forwarded) < count:
         return remote_addr
     return forwarded[-count]
+
+
+# --- Numbers in the query string -----------------------------------------------
+
+# Optional sign, ASCII digits only: int() also reads "١٢", "٣" and "3_0", and
+# str.isdigit() says yes to "²", which int() then refuses. 18 digits fit in
+# the 64-bit integers of SQLite and PostgreSQL; more is no id, page or count.
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}", re.ASCII)
+# The largest 64-bit integer: the largest id or sequence a database holds.
+MAX_BIGINT = 2**63 - 1
+
+
+def parse_int(
+    raw: str | None,
+    *,
+    default: int | None = None,
+    minimum: int | None = None,
+    maximum: int | None = MAX_BIGINT,
+) -> int | None:
+    """`raw` as an integer within [minimum, maximum], else `default`.
+
+    Surrounding spaces are ignored; anything else that is not a plain
+    decimal integer (letters, other scripts' digits, exponents, underscores,
+    more than 18 digits) gives the default, as a value out of range does.
+    """
+    text = (raw or "").strip()
+    if not _INTEGER.fullmatch(text):
+        return default
+    value = int(text)
+    if minimum is not None and value < minimum:
+        return default
+    if maximum is not None and value > maximum:
+        return default
+    return value
+
+
+def query_int(
+    query: Mapping[str, str],
+    name: str,
+    *,
+    default: int | None = None,
+    minimum: int | None = None,
+    maximum: int | None = MAX_BIGINT,
+) -> int | None:
+    """The query string's `name` as an integer, else `default` (see parse_int).
+
+    Every view and filter reads its numbers from GET through this: a value
+    that is no valid number means "no filter" (or the first page), never a
+    500 from int() or from the database.
+    """
+    return parse_int(query.get(name), default=default, minimum=minimum, maximum=maximum)

@@ -18,7 +18,7 @@ from django.db.models import (
 from django.http import QueryDict
 from django.utils import timezone
 
-from config import clock
+from config import clock, http
 from flows import access
 from flows.engine import guards
 from flows.engine.checklists import checklist_state
@@ -236,8 +236,10 @@ class BoardFilters:
     @classmethod
     def from_query(cls, query: QueryDict) -> BoardFilters:
         owner = query.get("owner", "all") or "all"
-        if owner not in ("all", "mine", "none") and not owner.isdigit():
-            owner = "all"
+        if owner not in ("all", "mine", "none"):
+            # No valid id (see config.http.parse_int): the whole team.
+            owner_id = http.query_int(query, "owner", minimum=1)
+            owner = "all" if owner_id is None else str(owner_id)
         return cls(
             owner=owner,
             q=query.get("q", "").strip()[:100],
@@ -245,6 +247,11 @@ class BoardFilters:
             overdue=query.get("overdue") == "1",
             waiting=query.get("waiting") == "1",
         )
+
+    @property
+    def owner_id(self) -> int | None:
+        """The user id `owner` names, if it names one."""
+        return http.parse_int(self.owner, minimum=1)
 
     @property
     def active(self) -> bool:
@@ -273,8 +280,8 @@ def filtered_cases(
         cases = cases.filter(owner=user)
     elif filters.owner == "none":
         cases = cases.filter(owner__isnull=True)
-    elif filters.owner.isdigit():
-        cases = cases.filter(owner_id=int(filters.owner))
+    elif filters.owner_id is not None:
+        cases = cases.filter(owner_id=filters.owner_id)
     if filters.q:
         term = filters.q
         cases = cases.filter(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -9,6 +10,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config import http
 from flows import access
 from flows.engine import graph, selectors
 from flows.insights.periods import Period, flow_cases, kind_codes
@@ -146,10 +148,20 @@ def figure_cases(
     return _of_owner(cases, owner)
 
 
+def owner_of(query: Mapping[str, str]) -> str:
+    """The `owner` filter of a list from the query string: a user id, "none"
+    (unassigned) or "" (everyone, also for a value that is no valid id)."""
+    if query.get("owner") == "none":
+        return "none"
+    owner_id = http.query_int(query, "owner", minimum=1)
+    return "" if owner_id is None else str(owner_id)
+
+
 def _of_owner(rows: QuerySet, owner: str) -> QuerySet:
     """Narrow to one owner: a user id, "none" (unassigned) or "" (everyone)."""
-    if owner.isdigit():
-        return rows.filter(owner_id=int(owner))
+    owner_id = http.parse_int(owner, minimum=1)
+    if owner_id is not None:
+        return rows.filter(owner_id=owner_id)
     if owner == "none":
         return rows.filter(owner_id__isnull=True)
     return rows
@@ -245,10 +257,11 @@ def owner_label(owner: str) -> str:
     """The name shown for the `owner` filter of a list (one query for a user)."""
     if owner == "none":
         return str(_("Non attribué"))
-    if owner.isdigit():
+    owner_id = http.parse_int(owner, minimum=1)
+    if owner_id is not None:
         user = (
             get_user_model()
-            .objects.filter(pk=int(owner))
+            .objects.filter(pk=owner_id)
             .only("username", "first_name", "last_name")
             .first()
         )

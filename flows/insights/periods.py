@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
 
-from config import clock
+from config import clock, http
 from flows.models import Case, Flow, Status
 
 PERIODS = (30, 90, 365)
@@ -33,10 +33,8 @@ class Period:
 
 def period_of(days: int | str | None, now: datetime | None = None) -> Period:
     """The last `days` days (one of PERIODS; anything else: the default)."""
-    try:
-        days = int(days)
-    except (TypeError, ValueError):
-        days = DEFAULT_PERIOD
+    if not isinstance(days, int):
+        days = http.parse_int(days, default=DEFAULT_PERIOD)
     if days not in PERIODS:
         days = DEFAULT_PERIOD
     now = now or clock.now()

@@ -3,14 +3,12 @@
 `format=excel`: UTF-8 with a BOM (Excel otherwise reads Windows-1252),
 semicolons, decimal commas and dd/mm/yyyy dates. Plain: UTF-8, commas,
 decimal points and ISO dates. Rows are streamed from the database in
-chunks, so memory does not grow with the list.
+chunks, so memory does not grow with the list. The cells are written by
+config.csv: quoted, and no cell runs as a formula (CSV injection).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 
@@ -19,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config import clock
+from config import csv as safe_csv
 from flows import access
 from flows.models import Case, Status
 
@@ -55,11 +54,6 @@ _LOADED = [
     "created_at",
     "status_entered_at",
 ]
-# Spreadsheets run a cell starting with one of these as a formula (CSV
-# injection); such a cell gets a leading apostrophe, unless it is a plain
-# number or phone number ("+33 1 23 45 67 89", "-12,5").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?[\d\s.,()]+")
 
 
 def headers() -> list[str]:
@@ -81,10 +75,9 @@ def headers() -> list[str]:
     ]
 
 
-def neutralize(value: str) -> str:
-    if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
-        return "'" + value
-    return value
+# Every cell of the export goes through it (config.csv.lines); the name
+# stays here for the callers that check one value.
+neutralize = safe_csv.neutralize
 
 
 def _date(value: date | None, excel: bool) -> str:
@@ -103,6 +96,7 @@ def _datetime(value: datetime | None, excel: bool) -> str:
 def rows(
     cases: QuerySet[Case], statuses: Iterable[Status], *, excel: bool
 ) -> Iterator[list[str]]:
+    """Each case's cells as text (csv_lines quotes and neutralises them)."""
     labels = {status.code: status.label for status in statuses}
     now = clock.now()
     queryset = cases.select_related("owner").only(*_LOADED).order_by("created_at", "pk")
@@ -115,15 +109,15 @@ def rows(
                 amount = amount.replace(".", ",")
         yield [
             case.reference,
-            neutralize(case.title),
-            neutralize(case.company),
-            neutralize(case.contact_name),
-            neutralize(case.email),
-            neutralize(case.phone),
+            case.title,
+            case.company,
+            case.contact_name,
+            case.email,
+            case.phone,
             labels.get(case.status, case.status),
             access.display_name(owner),
             amount,
-            neutralize(case.next_action),
+            case.next_action,
             _date(case.next_action_due, excel),
             _datetime(case.created_at, excel),
             str(max((now - case.status_entered_at).days, 0)),
@@ -138,17 +132,9 @@ def csv_lines(
     titles: list[str],
 ) -> Iterator[str]:
     """The CSV text, one chunk per row (for a StreamingHttpResponse)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";" if excel else ",", lineterminator="\r\n")
-
-    def take() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    writer.writerow(titles)
-    yield ("\ufeff" if excel else "") + take()
-    for row in rows(cases, statuses, excel=excel):
-        writer.writerow(row)
-        yield take()
+    return safe_csv.lines(
+        titles,
+        rows(cases, statuses, excel=excel),
+        delimiter=safe_csv.delimiter_for(excel=excel),
+        bom=excel,
+    )

@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 
+from config import http
 from flows.engine.selectors import (
     BoardFilters,
     active_statuses,
@@ -157,15 +158,16 @@ def column_page(
         filtered_cases(flow=flow, user=user, filters=filters, statuses=statuses),
         filters,
     ).filter(status=status.code)
+    stamp, _bar, raw_pk = after.rpartition("|")
+    pk = http.parse_int(raw_pk, minimum=0)
     try:
-        stamp, pk = after.rsplit("|", 1)
         entered = datetime.fromisoformat(stamp)
-        cases = cases.filter(
-            Q(status_entered_at__gt=entered)
-            | Q(status_entered_at=entered, pk__gt=int(pk))
-        )
     except ValueError:
-        pass  # no or malformed cursor: the first page
+        entered = None
+    if entered is not None and pk is not None:  # else: the first page
+        cases = cases.filter(
+            Q(status_entered_at__gt=entered) | Q(status_entered_at=entered, pk__gt=pk)
+        )
     page = list(_card_queryset(cases).order_by("status_entered_at", "pk")[: limit + 1])
     more = len(page) > limit
     cards = decorate(page[:limit], statuses)

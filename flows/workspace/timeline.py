@@ -22,6 +22,9 @@ from flows.engine import graph
 from flows.models import Case, Comment, StatusChange
 
 PAGE_SIZE = 20
+# Each source is read up to PAGE_SIZE * page + 1 rows: past this page that
+# LIMIT would not fit in a 64-bit integer (and no case has so many entries).
+MAX_PAGE = (2**63 - 2) // PAGE_SIZE
 
 # What the timeline can show, for its filter; "" shows everything.
 KINDS = {

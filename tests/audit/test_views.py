@@ -64,7 +64,7 @@ def test_export_is_csv_for_excel_and_is_itself_recorded(
     response = client.get(reverse("audit:export") + "?action=case_created")
     body = b"".join(response.streaming_content).decode("utf-8")
     assert response["Content-Type"].startswith("text/csv")
-    assert body.startswith("\ufeffsequence;at;actor")
+    assert body.startswith('\ufeff"sequence";"at";"actor"')  # every field quoted
     assert case.reference in body
     assert AuditEvent.objects.filter(action="export", actor=manager).count() == 1
 

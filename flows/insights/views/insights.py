@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from config import http
 from flows.access import manager_required
 from flows.engine import selectors
 from flows.insights import case_lists, charts, figures, periods, tables
@@ -21,7 +22,7 @@ from flows.insights.team import GUARD_LABELS
 @manager_required
 def insights(request: HttpRequest) -> HttpResponse:
     statuses = selectors.active_statuses()
-    period = periods.period_of(request.GET.get("days"))
+    period = periods.period_of(http.query_int(request.GET, "days"))
     context: dict = {"period": period, "periods": periods.PERIODS, "statuses": statuses}
     if not statuses:
         return render(request, "flows/insights.html", context)
@@ -46,13 +47,13 @@ def insight_cases(request: HttpRequest) -> HttpResponse:
     if figure is None:
         raise Http404
     statuses = selectors.active_statuses()
-    period = periods.period_of(request.GET.get("days"))
+    period = periods.period_of(http.query_int(request.GET, "days"))
     context: dict = {"figure": figure, "key": key, "period": period, "cases": []}
     if not statuses:
         return render(request, "flows/insight_cases.html", context)
     flow = statuses[0].flow
     status = request.GET.get("status", "")
-    owner = request.GET.get("owner", "")
+    owner = case_lists.owner_of(request.GET)
     guard = request.GET.get("guard", "")
     reason = request.GET.get("reason")
     if reason == "-":

@@ -19,6 +19,7 @@ from typing import IO
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from config import csv as safe_csv
 from flows.intake.imports.parsing import one_line
 
 # A callable opening the file as binary, used as a context manager (the
@@ -146,7 +147,11 @@ def sniff(source: Source) -> FileInfo:
 
 
 def rows(source: Source, info: FileInfo) -> Iterator[tuple[int, list[str]]]:
-    """(line number, cells) of each non-empty data row, streamed."""
+    """(line number, cells) of each non-empty data row, streamed.
+
+    A cell "'=…" (an apostrophe, then a formula character) is read as "=…":
+    the errors file neutralised it, and a fixed errors file comes back.
+    """
     limit = settings.IMPORT_MAX_ROWS
     with _text(source, info.encoding) as stream:
         reader = csv.reader(stream, delimiter=info.delimiter)
@@ -167,7 +172,9 @@ def rows(source: Source, info: FileInfo) -> Iterator[tuple[int, list[str]]]:
                         )
                         % {"limit": limit}
                     )
-                yield reader.line_num, cells
+                # An errors file fixed and re-imported: drop the apostrophe
+                # its export put before a formula character.
+                yield reader.line_num, [safe_csv.restore(cell) for cell in cells]
         except csv.Error as error:
             raise ImportFileError(
                 _("CSV illisible ligne %(line)s : %(error)s")

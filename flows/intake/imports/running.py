@@ -8,8 +8,6 @@ and records one `import` audit event.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -19,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from audit import services as audit
 from config import clock
+from config import csv as safe_csv
 from flows.engine import services
 from flows.intake.imports.reading import FileInfo, Source, rows
 from flows.intake.imports.validation import (
@@ -104,24 +103,22 @@ def error_lines(
 
 
 def _error_lines(source: Source, info: FileInfo, ctx: Context) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=info.delimiter)
+    # The file's own cells and headers, echoed: safe_csv neutralises them.
+    return safe_csv.lines(
+        [*info.headers, _("Erreurs")],
+        _error_rows(source, info, ctx),
+        delimiter=info.delimiter,
+        bom=True,
+    )
 
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
 
-    writer.writerow([*info.headers, _("Erreurs")])
-    yield "\ufeff" + flush()
+def _error_rows(source: Source, info: FileInfo, ctx: Context) -> Iterator[list[str]]:
     for line, cells in rows(source, info):
         row = validate(line, cells, ctx)
         if row.valid:
             continue
         cells = cells + [""] * (len(info.headers) - len(cells))
-        writer.writerow([*cells[: len(info.headers)], describe_errors(row, info)])
-        yield flush()
+        yield [*cells[: len(info.headers)], describe_errors(row, info)]
 
 
 def describe_errors(row: Row, info: FileInfo) -> str:

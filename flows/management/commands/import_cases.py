@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from audit import services as audit
+from config import http
 from flows.engine import normalize, selectors
 from flows.intake import imports
 
@@ -173,8 +174,9 @@ class Command(BaseCommand):
                     f"{part!r}: expected COLUMN=FIELD with FIELD among "
                     f"{', '.join(imports.FIELDS)}"
                 )
-            if column.isdigit() and 1 <= int(column) <= len(headers):
-                index = int(column) - 1
+            number = http.parse_int(column, minimum=1, maximum=len(headers))
+            if number is not None:
+                index = number - 1
             elif normalize.fold(column) in by_name:
                 index = by_name[normalize.fold(column)]
             else:

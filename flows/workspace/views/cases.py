@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
 from audit import refusals
+from config import http
 from config.http import HtmxHttpRequest
 from flows import access
 from flows.engine import guards, panels, selectors, services
@@ -29,6 +30,7 @@ from flows.workspace.forms import (
     WaitingForm,
 )
 from flows.workspace.timeline import KINDS as TIMELINE_KINDS
+from flows.workspace.timeline import MAX_PAGE as TIMELINE_MAX_PAGE
 from flows.workspace.timeline import case_timeline
 from flows.workspace.views.board import board_context
 
@@ -63,10 +65,9 @@ def case_context(request: HtmxHttpRequest, case: Case, **extra) -> dict:
                 "can_override": offer.can_override,
             }
         )
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = http.query_int(
+        request.GET, "page", default=1, minimum=1, maximum=TIMELINE_MAX_PAGE
+    )
     show = request.GET.get("show", "")
     show = show if show in TIMELINE_KINDS else ""
     timeline, older = case_timeline(
@@ -204,10 +205,7 @@ def case_edit(request: HtmxHttpRequest, reference: str) -> HttpResponse:
     if request.method == "POST":
         form = CaseForm(request.POST, instance=Case.objects.get(pk=case.pk))
         if form.is_valid():
-            try:
-                expected = int(request.POST.get("version", ""))
-            except ValueError:
-                expected = None
+            expected = http.parse_int(request.POST.get("version"))
             try:
                 services.update_case(
                     case,
