@@ -11,6 +11,9 @@ urlpatterns = [
         RedirectView.as_view(pattern_name="flows:board", permanent=False),
         name="home",
     ),
+    # Before Django's own: the throttled login and the even password reset.
+    path("accounts/login/", views.login, name="login"),
+    path("accounts/password_reset/", views.password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("admin/", admin.site.urls),
