@@ -4,8 +4,9 @@ django-axes locks one username from one address (AXES_*). This adds two
 fixed-window limits on top, counted in the shared cache
 (`config.ratelimit.hit`, one atomic increment per attempt):
 
-- per address, across usernames (credential stuffing, password spraying):
-  LOGIN_IP_RATE_LIMIT attempts per LOGIN_RATE_WINDOW seconds;
+- per address (per /64 for IPv6), across usernames (credential stuffing,
+  password spraying): LOGIN_IP_RATE_LIMIT attempts per LOGIN_RATE_WINDOW
+  seconds;
 - per username, across addresses (one account guessed from many machines):
   LOGIN_USERNAME_RATE_LIMIT attempts per window.
 
@@ -19,6 +20,7 @@ and, for the username limit, warns the account's owner by e-mail.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from functools import partial
 
 from django.conf import settings
@@ -31,6 +33,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from audit import services as audit
+from audit.signals import ANONYMOUS
 from config import mail, ratelimit
 from config.http import client_ip
 
@@ -62,11 +65,28 @@ def _username_key(username: str) -> str:
     return hashlib.sha256(normalized.encode()).hexdigest()
 
 
+def _address_key(ip: str) -> str:
+    """The address, or its /64 for IPv6: one machine easily holds a /64."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def check_attempt(request: HttpRequest, username: str) -> str | None:
     """Count one login attempt; the limit it trips (IP, USERNAME) or None."""
     window = settings.LOGIN_RATE_WINDOW
     limits = [
-        (IP, f"login-ip:{client_ip(request)}", settings.LOGIN_IP_RATE_LIMIT),
+        (
+            IP,
+            f"login-ip:{_address_key(client_ip(request))}",
+            settings.LOGIN_IP_RATE_LIMIT,
+        ),
         (
             USERNAME,
             f"login-user:{_username_key(username)}",
@@ -77,10 +97,14 @@ def check_attempt(request: HttpRequest, username: str) -> str | None:
     for name, key, limit in limits:
         count, bucket = ratelimit.hit(key, window=window)
         buckets.append(bucket)
-        if count > limit and tripped is None:
+        if count > limit:
             tripped = name
             if cache.add(f"{bucket}:tripped", 1, timeout=window + 1):
                 _first_refusal(request, name, username, count=count)
+            # An address already refused does not count against the
+            # usernames it tries: it cannot lock out (nor get e-mailed)
+            # accounts it sprays.
+            break
     setattr(request, _ATTR, {"buckets": buckets, "tripped": tripped})
     return tripped
 
@@ -106,7 +130,7 @@ def _first_refusal(request: HttpRequest, limit: str, username: str, *, count: in
     """Once per limit, key and window: the audit event and the warning."""
     audit.record(
         "login_throttled",
-        actor_label="anonymous",
+        actor_label=ANONYMOUS,
         data={"limit": limit, "username": username[:150], "attempts": count},
     )
     if limit == USERNAME:

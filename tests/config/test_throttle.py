@@ -113,3 +113,23 @@ def test_no_mail_for_an_unknown_username(client, hashes, mailoutbox):
         _login(client, "ghost", "wrong", ip=f"192.0.2.{n}")
     assert mailoutbox == []
     assert AuditEvent.objects.filter(action="login_throttled").count() == 1
+
+
+def test_a_refused_address_does_not_count_against_usernames(
+    client, hashes, member, mailoutbox
+):
+    """One machine spraying cannot lock out, nor e-mail, the accounts it tries."""
+    for n in range(10):
+        _login(client, f"user{n}", "wrong", ip="203.0.113.80")
+    for _ in range(12):
+        assert _login(client, "louis", "wrong", ip="203.0.113.80").status_code == 429
+    assert mailoutbox == []
+    assert _login(client, "louis", PASSWORD, ip="198.51.100.30").status_code == 302
+
+
+def test_ipv6_addresses_of_one_network_share_a_count(client, hashes, member):
+    for n in range(10):
+        _login(client, f"user{n}", "wrong", ip=f"2001:db8:1:2::{n + 1:x}")
+    assert _login(client, "user99", "wrong", ip="2001:db8:1:2::ffff").status_code == 429
+    other_network = _login(client, "louis", PASSWORD, ip="2001:db8:1:3::1")
+    assert other_network.status_code == 302
