@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class PiloteConfig(AppConfig):
-    """Project-wide wiring: system checks and session bookkeeping."""
+    """Project-wide wiring: system checks, session bookkeeping, mail queue."""
 
     name = "config"
     label = "pilote"
@@ -11,5 +11,5 @@ class PiloteConfig(AppConfig):
     def ready(self) -> None:
         # Registers them; they import models, which load only once the app
         # registry is ready.
-        from config import checks, signals  # noqa: F401, PLC0415
+        from config import checks, mail, signals  # noqa: F401, PLC0415
         from config.account import signals as account  # noqa: F401, PLC0415

@@ -1,4 +1,5 @@
-"""Session lifetime: an idle timeout and an absolute one."""
+"""Session lifetime (an idle timeout and an absolute one), and the headers
+Django's SecurityMiddleware does not send."""
 
 import time
 from collections.abc import Callable
@@ -36,3 +37,58 @@ class SessionLifetimeMiddleware:
                 # SESSION_COOKIE_AGE: that is the idle timeout.
                 request.session[TOUCHED_AT_KEY] = now
         return self.get_response(request)
+
+
+# Browser features Pilote never uses, denied to the page and to any frame in
+# it: a script injected despite the CSP gets no camera, microphone, position,
+# payment or device access. `interest-cohort` (FLoC) is obsolete: its
+# successor is `browsing-topics`. Passkeys (`publickey-credentials-*`) are left
+# alone: a later sign-in method may need them.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "ambient-light-sensor",
+        "autoplay",
+        "battery",
+        "bluetooth",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+)
+
+
+class SecurityHeadersMiddleware:
+    """Permissions-Policy on every response; no caching for signed-in users.
+
+    Every page and HTMX partial a signed-in user gets holds team data: it
+    must stay out of shared caches and the browser's disk cache (a shared
+    computer's back button). A response that sets its own Cache-Control
+    (the public quote page, downloads) keeps it. Static files never get
+    here: WhiteNoise answers them earlier in MIDDLEWARE.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            response.setdefault("Cache-Control", "no-store, private")
+        return response

@@ -8,6 +8,7 @@ down scraping and guessing; the tokens themselves are 256-bit random.
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from django.conf import settings
@@ -18,16 +19,33 @@ def allow(key: str, *, limit: int | None = None, window: int | None = None) -> b
     """Count one hit for `key`; False once `limit` hits fell in this window."""
     limit = settings.QUOTE_LINK_RATE_LIMIT if limit is None else limit
     window = settings.QUOTE_LINK_RATE_WINDOW if window is None else window
+    count, _bucket = hit(key, window=window)
+    return count <= limit
+
+
+def hit(key: str, *, window: int) -> tuple[int, str]:
+    """Count one hit for `key`; return the window's count and its bucket.
+
+    Exact with several workers on a shared cache: each hit is one atomic
+    increment, so no two callers ever see the same count.
+    """
     bucket = f"ratelimit:{key}:{int(time.time() // window)}"
     # add() is a no-op when the key exists; incr() is atomic in LocMemCache
-    # and the shared backends.
+    # and the shared backends (Redis INCR).
     cache.add(bucket, 0, timeout=window + 1)
     try:
         count = cache.incr(bucket)
     except ValueError:  # expired between add() and incr()
         cache.add(bucket, 1, timeout=window + 1)
         count = 1
-    return count <= limit
+    return count, bucket
+
+
+def give_back(bucket: str) -> None:
+    """Undo one hit of `bucket` (a hit that turned out not to count)."""
+    # ValueError: the window has ended, nothing to give back.
+    with contextlib.suppress(ValueError):
+        cache.decr(bucket)
 
 
 def retry_after(window: int | None = None) -> int:

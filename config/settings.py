@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "config.middleware.SessionLifetimeMiddleware",
+    # After authentication: it asks request.user once the view has answered.
+    "config.middleware.SecurityHeadersMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # After the login check: the second step, staff enrolment, session list.
     "config.account.middleware.SecondStepMiddleware",
@@ -195,6 +197,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out attempt is refused before any password hashing.
     "axes.backends.AxesStandaloneBackend",
+    # Then the limits per address and per username (config.throttle), still
+    # before hashing.
+    "config.throttle.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 
@@ -230,6 +235,26 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "config.http.client_ip"
 AXES_LOCKOUT_CALLABLE = "config.views.lockout"
 AXES_VERBOSE = False
+# On top of axes (config.throttle): login attempts per address across
+# usernames, and per username across addresses, per window (seconds). A
+# successful login does not count. Counted in the default cache: set
+# REDIS_URL with several workers, so every process shares the counts.
+LOGIN_IP_RATE_LIMIT = env_int("LOGIN_IP_RATE_LIMIT", 20)
+LOGIN_USERNAME_RATE_LIMIT = env_int("LOGIN_USERNAME_RATE_LIMIT", 10)
+LOGIN_RATE_WINDOW = env_int("LOGIN_RATE_WINDOW", 900)
+
+# --- Cache ------------------------------------------------------------------
+
+# Rate limits and login throttling count here. Unset: a per-process memory
+# cache (each worker counts alone); redis://host:6379/0: one shared count.
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
 
 # Two-factor sign-in (docs/security.md). Managers and admins must enrol a
 # TOTP device before reaching any page; off by default in development so the

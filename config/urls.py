@@ -11,6 +11,9 @@ urlpatterns = [
         RedirectView.as_view(pattern_name="flows:board", permanent=False),
         name="home",
     ),
+    # Before Django's own: the throttled login and the even password reset.
+    path("accounts/login/", views.login, name="login"),
+    path("accounts/password_reset/", views.password_reset, name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     # Two-factor sign-in and open sessions (docs/security.md).
     path("account/", include("config.account.urls")),

@@ -113,8 +113,11 @@ def ensure_roles_after_migrate(sender, **kwargs) -> None:
         ensure_roles()
 
 
-def set_role(user, role: str) -> None:
-    """Give `user` exactly one role; admins get the admin site."""
+def set_role(user, role: str, *, by=None) -> None:
+    """Give `user` exactly one role; admins get the admin site.
+
+    `by` is who decided it (an admin in the admin site), for the audit trail.
+    """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
     groups = ensure_roles()
@@ -127,6 +130,7 @@ def set_role(user, role: str) -> None:
     if previous != {role}:
         audit.record(
             "role_changed",
+            user=by,
             obj=user,
             data={"user": user.get_username(), "from": sorted(previous), "to": role},
         )

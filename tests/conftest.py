@@ -6,6 +6,7 @@ import os
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest  # noqa: E402
+from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from audit import triggers  # noqa: E402
@@ -16,7 +17,9 @@ PASSWORD = "correct-horse-battery-staple"
 
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path):
-    """Test-only settings: a fast hasher and a throwaway media folder."""
+    """Test-only settings: a fast hasher, a throwaway media folder, and an
+    empty cache (rate-limit and login counts never leak between tests)."""
+    cache.clear()
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGES = {

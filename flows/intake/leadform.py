@@ -6,8 +6,8 @@ rule, and tells its owner; a submission from a contact who already has an
 open case (same e-mail or phone) becomes a comment on that case instead.
 
 Spam protection without third parties: a honeypot field, a minimum fill
-time (a signed timestamp given with the form), and a per-IP rate limit
-(`documents.ratelimit`, counted by the view). Every field is normalised;
+time (a signed timestamp given with the form, good for one submission),
+and a per-IP rate limit (`config.ratelimit`, counted by the view). Every field is normalised;
 whatever may reach an e-mail header is folded onto one line.
 """
 
@@ -22,6 +22,7 @@ from enum import Enum
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
+from django.core.cache import cache
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import translation
@@ -64,20 +65,31 @@ class Verdict(Enum):
     HONEYPOT = "honeypot"
     TOO_FAST = "too_fast"
     EXPIRED = "expired"
+    REPLAYED = "replayed"
 
 
 def verdict(data) -> Verdict:
-    """What the hidden fields say about who filled the form."""
+    """What the hidden fields say about who filled the form.
+
+    A token is good for one submission: the first one that passes the
+    other checks spends it (every page shown carries a fresh one, an
+    invalid form too), so a replayed token is a script or a double send.
+    """
     if (data.get(HONEYPOT) or "").strip():
         return Verdict.HONEYPOT
     token = data.get(TOKEN) or ""
     try:
-        signing.TimestampSigner(salt=_SALT).unsign(token, max_age=TOKEN_MAX_AGE)
+        nonce = signing.TimestampSigner(salt=_SALT).unsign(token, max_age=TOKEN_MAX_AGE)
         issued = signing.b62_decode(token.rsplit(":", 2)[1])
     except (signing.BadSignature, IndexError, ValueError):
         return Verdict.EXPIRED
     if time.time() - issued < settings.LEAD_FORM_MIN_SECONDS:
         return Verdict.TOO_FAST
+    # add() is atomic: of two submissions at once, exactly one spends it.
+    # Kept as long as the token is valid; in the shared cache (REDIS_URL),
+    # every worker sees it.
+    if not cache.add(f"leadform-token:{nonce}", 1, timeout=TOKEN_MAX_AGE + 60):
+        return Verdict.REPLAYED
     return Verdict.OK
 
 

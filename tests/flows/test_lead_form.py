@@ -344,3 +344,27 @@ def test_admin_opens_the_single_settings_row(client, admin_user, enabled):
         "admin:flows_leadformsettings_change", args=[enabled.pk]
     )
     assert client.get(response["Location"]).status_code == 200
+
+
+def test_a_token_is_good_for_one_submission(client, enabled, mailoutbox):
+    token = old_token()
+    assert submit(client, token=token).status_code == 302
+    assert Case.objects.count() == 1
+    sent, comments = len(mailoutbox), Comment.objects.count()
+    # The same token again (a script replaying the form, a double send):
+    # the thanks a bot sees, and nothing written.
+    replay = submit(client, token=token, email="autre@x.fr", phone="")
+    assert replay.status_code == 302 and replay["Location"].endswith("merci=1")
+    assert Case.objects.count() == 1
+    assert Comment.objects.count() == comments
+    assert len(mailoutbox) == sent
+    assert leadform.verdict({leadform.TOKEN: token}) is leadform.Verdict.REPLAYED
+
+
+def test_a_form_shown_again_carries_a_fresh_token(client, enabled):
+    token = old_token()
+    response = submit(client, token=token, contact_name="")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert token not in html and f'name="{leadform.TOKEN}"' in html
+    assert not Case.objects.exists()

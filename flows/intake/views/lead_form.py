@@ -42,9 +42,10 @@ def _lead_page(request: HttpRequest, *, embed: bool) -> HttpResponse:
             return _headers(response, embed=embed)
         form = forms.LeadForm(request.POST, lead_settings=row)
         verdict = leadform.verdict(request.POST)
-        if verdict is leadform.Verdict.HONEYPOT:
-            # A bot: it sees the same thanks as a person; nothing is written.
-            logger.info("lead form honeypot filled from %s", client_ip(request))
+        if verdict in (leadform.Verdict.HONEYPOT, leadform.Verdict.REPLAYED):
+            # A bot, or a token sent twice (a script, a double click): it sees
+            # the same thanks as a person; nothing is written.
+            logger.info("lead form %s from %s", verdict.value, client_ip(request))
             return redirect(f"{reverse(url_name)}?merci=1")
         if verdict is leadform.Verdict.TOO_FAST:
             form.add_error(
