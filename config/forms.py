@@ -1,4 +1,5 @@
-"""The login and password-reset forms: throttling, and no account oracle."""
+"""Project-wide form pieces: login and password reset (throttling, no account
+oracle), and how a service's refusal is shown on a form."""
 
 from __future__ import annotations
 
@@ -71,3 +72,16 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
             message.attach_alternative(html, "text/html")
         if not getattr(context["user"], "_pilote_stand_in", False):
             mail.send_after_response(message.send)
+
+
+def add_service_errors(form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form that fed it.
+
+    Errors on a field the form has go beside that field; the others (and a
+    plain message) at the top. What the user typed stays in the form.
+    """
+    if hasattr(error, "error_dict"):
+        for name, errors in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)

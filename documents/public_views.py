@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from config import ratelimit
+from config.forms import add_service_errors
 from config.http import client_ip
 from documents import forms, responses, selectors, services
 from documents.models import Quote
@@ -129,7 +130,7 @@ def quote_accept(request, token: str) -> HttpResponse:
     except services.QuoteLinkGone as gone:
         return _answer_refused(request, token, gone)
     except ValidationError as error:
-        responses.add_errors(form, error)
+        add_service_errors(form, error)
         return _public_page(
             request, _quote_page(request, quote, token, accept_form=form)
         )
@@ -159,7 +160,7 @@ def quote_decline(request, token: str) -> HttpResponse:
     except services.QuoteLinkGone as gone:
         return _answer_refused(request, token, gone)
     except ValidationError as error:
-        responses.add_errors(form, error)
+        add_service_errors(form, error)
         return _public_page(
             request, _quote_page(request, quote, token, decline_form=form)
         )

@@ -12,15 +12,16 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from audit import refusals
-from config.http import HtmxHttpRequest
+from config.forms import add_service_errors
+from config.http import HtmxHttpRequest, parse_int
 from documents import forms, money, panels, responses, selectors, services
 from documents.models import Document, Quote
 from flows import access
+from flows.engine import guards
 from flows.engine import services as flow_services
 from flows.models import Case
 from flows.workspace.views.cases import case_context
@@ -85,7 +86,7 @@ def document_upload(request: HtmxHttpRequest, reference: str) -> HttpResponse:
                 title=form.cleaned_data["title"],
             )
         except ValidationError as error:
-            responses.add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
@@ -128,9 +129,9 @@ def _bound_builder(request: HtmxHttpRequest, quote: Quote):
 def _reordered(lines: list, action: str) -> list:
     """Apply remove-N / up-N / down-N (N: the row index) to [(index, line)]."""
     verb, _sep, raw = action.partition("-")
-    if not raw.isdigit():
+    index = parse_int(raw, minimum=0)
+    if index is None:
         return lines
-    index = int(raw)
     positions = [i for i, _line in lines]
     if index not in positions:
         return lines
@@ -153,11 +154,9 @@ def _expected_version(request: HtmxHttpRequest) -> int | None:
 
 
 def _changed_message(changed: services.QuoteChanged) -> str:
-    when = formats.time_format(timezone.localtime(changed.at), "H:i")
-    return _(
-        "Modifié par %(who)s à %(when)s pendant que vous écriviez : vos "
-        "saisies sont conservées ; vérifiez puis enregistrez à nouveau."
-    ) % {"who": changed.by or _("quelqu'un d'autre"), "when": when}
+    return guards.edit_conflict_message(
+        by=changed.by or _("quelqu'un d'autre"), at=changed.at
+    )
 
 
 def _issue(request: HtmxHttpRequest, case: Case, quote: Quote) -> HttpResponse:
@@ -218,7 +217,7 @@ def quote_save(request: HtmxHttpRequest, reference: str, pk: int) -> HttpRespons
             line_formset=formset,
         )
     except ValidationError as error:
-        responses.add_errors(form, error)
+        add_service_errors(form, error)
         return _render_case(
             request, case, partial="quotes", quote_form=form, line_formset=formset
         )

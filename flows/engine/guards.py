@@ -78,8 +78,8 @@ def edit_conflict_message(*, by: str, at) -> str:
     """A save refused because someone else saved first (case or quote)."""
     when = formats.time_format(timezone.localtime(at), "H:i")
     return _(
-        "Modifié par %(who)s à %(when)s pendant que vous écriviez : vos saisies sont "
-        "conservées ci-dessous ; vérifiez la fiche puis enregistrez à nouveau."
+        "Modifié par %(who)s à %(when)s pendant que vous écriviez : vos "
+        "saisies sont conservées ; vérifiez puis enregistrez à nouveau."
     ) % {"who": by, "when": when}
 
 

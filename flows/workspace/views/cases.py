@@ -16,6 +16,7 @@ from django_htmx.http import reswap, retarget
 
 from audit import refusals
 from config import http
+from config.forms import add_service_errors
 from config.http import HtmxHttpRequest
 from flows import access
 from flows.engine import guards, panels, selectors, services
@@ -218,7 +219,7 @@ def case_edit(request: HtmxHttpRequest, reference: str) -> HttpResponse:
                 case.refresh_from_db()
                 status_code = 409
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 if _htmx_partial(request):
                     context = case_context(request, case)
@@ -237,14 +238,6 @@ def case_edit(request: HtmxHttpRequest, reference: str) -> HttpResponse:
             request, "flows/case_detail.html#case-details", context, status=status_code
         )
     return render(request, "flows/case_detail.html", context, status=status_code)
-
-
-def _add_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error.messages)
 
 
 @require_POST
@@ -352,7 +345,7 @@ def next_action_done(request: HtmxHttpRequest, reference: str) -> HttpResponse:
                 next_action_due=form.cleaned_data["next_action_due"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, _("C'est noté : prochaine action planifiée."))
             return _follow_up_answer(request, case, "#next-action")
@@ -373,7 +366,7 @@ def case_waiting(request: HtmxHttpRequest, reference: str) -> HttpResponse:
                 until=form.cleaned_data["until"],
             )
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(
                 request,
