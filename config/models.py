@@ -36,3 +36,21 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"session #{self.pk} of user {self.user_id}"
+
+
+class JobRun(models.Model):
+    """When `run_scheduler` last ran each daily job, across restarts.
+
+    Lets a scheduler started after a job's time run what it missed that day,
+    once, and a second start know it already did.
+    """
+
+    command = models.CharField(_("commande"), max_length=100, unique=True)
+    last_run_at = models.DateTimeField(_("dernier passage"))
+
+    class Meta:
+        verbose_name = _("passage du planificateur")
+        verbose_name_plural = _("passages du planificateur")
+
+    def __str__(self) -> str:
+        return f"{self.command} at {self.last_run_at:%Y-%m-%d %H:%M}"

@@ -3,9 +3,14 @@
 The services call `case_created`, `case_moved` and `quote_accepted` inside
 their transaction: each subscribed webhook gets a `WebhookDelivery` row, so
 a rolled-back change sends nothing. After the commit a background thread
-sends the new rows (a short timeout; the user's request never waits for
-it), and `manage.py deliver_webhooks`, run every minute by cron, retries
-what failed with an exponential backoff.
+sends the new rows (the user's request never waits for it), and
+`manage.py deliver_webhooks`, run every minute by cron, retries what failed
+with an exponential backoff.
+
+Each attempt has a total deadline (`attempt_seconds`: connect, send and
+read together, `flows.outbox.transport`), kept well under the LEASE of its
+claim: a slow receiver cannot hold a run, and a claim cannot expire while
+its attempt runs, so no other sender sends the same delivery meanwhile.
 
 Each POST carries a JSON body and three headers::
 
@@ -27,7 +32,6 @@ import hmac
 import http.client
 import json
 import logging
-import socket
 import threading
 import time
 import uuid
@@ -35,7 +39,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from functools import partial
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -43,7 +46,7 @@ from django.db import connections, transaction
 
 from config import clock
 from flows.models import Case, Status, Transition, Webhook, WebhookDelivery
-from flows.models.webhook_targets import check_target
+from flows.outbox.transport import post
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +54,6 @@ Event = Webhook.Event
 State = WebhookDelivery.State
 
 USER_AGENT = "Pilote-Webhook/1"
-# What is kept of a receiver's answer in the delivery log.
-MAX_LOGGED_BODY = 500
 # A claimed delivery whose sender died is due again after this long.
 LEASE = timedelta(minutes=2)
 
@@ -271,53 +272,13 @@ def quote_accepted(quote) -> None:
 # --- Sending --------------------------------------------------------------------------
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to the address that was checked, not to a fresh DNS answer."""
+def attempt_seconds() -> float:
+    """The total time of one attempt: connect, send and read together.
 
-    def __init__(self, host: str, port: int, *, address: str, timeout: float):
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host: str, port: int, *, address: str, timeout: float):
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        # The certificate is checked against the host name, as usual.
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
-
-
-def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
-    """POST once; return (status, start of the answer). Never follows redirects.
-
-    Raises ValidationError for a refused target and OSError (timeouts
-    included) for a network failure.
+    WEBHOOK_TIMEOUT, capped well under the LEASE: a claim must not expire
+    while its attempt still runs, or another sender would send it again.
     """
-    addresses = check_target(url)  # again at send time: DNS may have changed
-    parts = urlsplit(url)
-    https = parts.scheme.lower() == "https"
-    port = parts.port or (443 if https else 80)
-    connection_class = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
-    connection = connection_class(
-        parts.hostname,
-        port,
-        address=addresses[0],
-        timeout=settings.WEBHOOK_TIMEOUT,
-    )
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
-        connection.request("POST", path, body=body, headers=headers)
-        response = connection.getresponse()
-        answer = response.read(MAX_LOGGED_BODY)
-        return response.status, answer.decode("utf-8", "replace")
-    finally:
-        connection.close()
+    return min(float(settings.WEBHOOK_TIMEOUT), LEASE.total_seconds() / 4)
 
 
 def headers_for(delivery: WebhookDelivery, body: bytes, timestamp: str) -> dict:
@@ -355,7 +316,10 @@ def attempt(delivery: WebhookDelivery) -> bool:
     status, error = None, ""
     try:
         status, answer = post(
-            delivery.webhook.url, body, headers_for(delivery, body, timestamp)
+            delivery.webhook.url,
+            body,
+            headers_for(delivery, body, timestamp),
+            seconds=attempt_seconds(),
         )
         if not 200 <= status < 300:
             error = f"HTTP {status}" + (

@@ -2,10 +2,14 @@
 
 `send_digests` is what `manage.py send_reminders` runs (from cron, or the
 docker-compose service described in docs/follow-ups-and-insights.md). Each
-person gets at most one digest a day: a ReminderLog row keyed on (user, day)
-is written before the mail leaves, so a second run the same day sends
-nothing new, and two runs at once cannot both send (unique constraint).
-A person with nothing due gets no e-mail and no log row.
+person gets their digest at least once a day, and normally once: a
+ReminderLog row keyed on (user, day) is written only after the mail has
+left, so a second run the same day sends nothing new, while a send that
+failed, or a process that died before it, leaves no row and the next run
+sends that digest. Two runs started at the same moment may both send the
+same digest (the row is checked again just before each send, which narrows
+that window to one send); the unique key keeps one row. A person with
+nothing due gets no e-mail and no log row.
 """
 
 from __future__ import annotations
@@ -172,6 +176,23 @@ def render_digest(digest: Digest, *, base_url: str) -> EmailMultiAlternatives:
     return message
 
 
+def _record_sent(*, user, day: date, counts: dict[str, int]) -> None:
+    """Mark (user, day) as sent, once the mail has left.
+
+    Written after the send, never before: a crash between the two then
+    costs a second copy on the next run (at least once), not the day's
+    digest. The unique (user, day) key keeps a second row out when two runs
+    overlapped and both sent.
+    """
+    try:
+        with transaction.atomic():
+            ReminderLog.objects.create(
+                user=user, day=day, sent_at=clock.now(), counts=counts
+            )
+    except IntegrityError:
+        pass  # an overlapping run recorded it first; the mail left anyway
+
+
 def send_digests(*, base_url: str, dry_run: bool = False) -> Summary:
     """Send today's digests; safe to run any number of times a day."""
     summary = Summary()
@@ -192,19 +213,14 @@ def send_digests(*, base_url: str, dry_run: bool = False) -> Summary:
         if dry_run:
             summary.sent += 1
             continue
-        try:
-            with transaction.atomic():
-                log = ReminderLog.objects.create(
-                    user=user, day=day, sent_at=clock.now(), counts=digest.counts()
-                )
-        except IntegrityError:
-            summary.already_sent += 1  # another run got there first
+        if ReminderLog.objects.filter(user=user, day=day).exists():
+            summary.already_sent += 1  # another run sent it meanwhile
             continue
         try:
             message.send()
         except Exception as error:  # noqa: BLE001 (report, let the next run retry)
-            log.delete()
             summary.failed.append(f"{user.get_username()}: {error}")
-        else:
-            summary.sent += 1
+            continue
+        _record_sent(user=user, day=day, counts=digest.counts())
+        summary.sent += 1
     return summary

@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 from io import StringIO
 from zoneinfo import ZoneInfo
 
@@ -6,7 +6,16 @@ import pytest
 from django.core.management import call_command
 
 from audit.models import AuditVerification
-from config.management.commands.run_scheduler import Job, next_run
+from config import clock
+from config.management.commands import run_scheduler
+from config.management.commands.run_scheduler import (
+    Command,
+    Job,
+    first_runs,
+    missed,
+    next_run,
+)
+from config.models import JobRun
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -31,3 +40,55 @@ def test_once_runs_every_job(mailoutbox):
     # audit_verify ran and recorded its result; the reminders ran too.
     assert AuditVerification.objects.count() == 1
     assert "Reminders:" in out.getvalue()
+
+
+def test_a_missed_daily_job_is_due_only_until_it_ran():
+    job = Job("send_reminders", at="07:30")
+    nine = datetime(2026, 3, 2, 9, 0, tzinfo=PARIS)
+    assert missed(job, nine, None)
+    assert missed(job, nine, datetime(2026, 3, 1, 7, 30, tzinfo=PARIS))
+    assert missed(job, nine, datetime(2026, 3, 2, 6, 0, tzinfo=PARIS))  # --once
+    assert not missed(job, nine, datetime(2026, 3, 2, 7, 30, 4, tzinfo=PARIS))
+    seven = datetime(2026, 3, 2, 7, 0, tzinfo=PARIS)
+    assert not missed(job, seven, None)  # today's time is still ahead
+    assert not missed(Job("deliver_webhooks", every=60), nine, None)
+
+
+class Recording(Command):
+    def __init__(self):
+        super().__init__(stdout=StringIO(), stderr=StringIO())
+        self.ran: list[str] = []
+
+    def _run(self, job):
+        self.ran.append(job.command)
+        super()._run(job)
+
+
+@pytest.mark.django_db
+def test_a_scheduler_started_late_runs_the_missed_digest_once(mailoutbox, monkeypatch):
+    """Started at 09:00, the 07:30 digest runs at once; a restart skips it."""
+    # Inside the test's transaction the connection is not in autocommit,
+    # which close_old_connections() takes for a broken one and closes.
+    monkeypatch.setattr(run_scheduler, "close_old_connections", lambda: None)
+    jobs = [Job("send_reminders", at="07:30"), Job("audit_verify", at="23:00")]
+    nine = datetime(2026, 3, 2, 9, 0, tzinfo=PARIS)
+    with clock.frozen_at(nine):
+        first = Recording()
+        due = first_runs(jobs, clock.now())
+        first.run_due(jobs, due)
+    assert first.ran == ["send_reminders"]
+    assert due["send_reminders"] == datetime(2026, 3, 3, 7, 30, tzinfo=PARIS)
+    assert due["audit_verify"] == datetime(2026, 3, 2, 23, 0, tzinfo=PARIS)
+    assert JobRun.objects.get(command="send_reminders").last_run_at == nine
+
+    with clock.frozen_at(nine + timedelta(minutes=5)):  # restarted
+        second = Recording()
+        due = first_runs(jobs, clock.now())
+        second.run_due(jobs, due)
+    assert second.ran == []
+    assert due["send_reminders"] == datetime(2026, 3, 3, 7, 30, tzinfo=PARIS)
+
+    with clock.frozen_at(datetime(2026, 3, 3, 8, 0, tzinfo=PARIS)):  # next day
+        third = Recording()
+        third.run_due(jobs, first_runs(jobs, clock.now()))
+    assert third.ran == ["send_reminders"]

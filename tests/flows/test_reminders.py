@@ -175,3 +175,35 @@ def test_the_command_reports_and_fails_loudly(day, monkeypatch, capsys):
         pytest.raises(CommandError, match="SMTP down"),
     ):
         call_command("send_reminders", "--base-url", BASE)
+
+
+def test_a_crash_during_the_send_leaves_the_digest_for_the_next_run(day, monkeypatch):
+    """A process dying mid-send records nothing: the next run still sends."""
+
+    def crash(message, fail_silently=False):
+        raise SystemExit("killed")  # not an Exception: nothing catches it
+
+    monkeypatch.setattr(reminders.EmailMultiAlternatives, "send", crash)
+    with pytest.raises(SystemExit):
+        _send()
+    assert not ReminderLog.objects.exists()
+    monkeypatch.undo()
+    summary = _send()
+    assert (summary.sent, summary.already_sent) == (2, 0)
+    assert len(mail.outbox) == 2
+    assert ReminderLog.objects.count() == 2
+
+
+def test_the_log_row_is_written_after_the_mail_left(day, monkeypatch, member):
+    """At the moment of the send, (user, day) is not yet marked as sent."""
+    seen = []
+    real_send = reminders.EmailMultiAlternatives.send
+
+    def send(message, fail_silently=False):
+        seen.append(ReminderLog.objects.filter(day=WEDNESDAY).count())
+        return real_send(message, fail_silently)
+
+    monkeypatch.setattr(reminders.EmailMultiAlternatives, "send", send)
+    _send()
+    assert seen == [0, 1]
+    assert ReminderLog.objects.count() == 2

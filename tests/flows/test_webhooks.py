@@ -13,7 +13,7 @@ import json
 import socket
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
@@ -22,7 +22,7 @@ from unittest import mock
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 
 from config import clock
@@ -406,6 +406,94 @@ def test_redirects_are_not_followed(loopback, receiver, settings, default_flow, 
     assert len(receiver.requests) == 1
     delivery = WebhookDelivery.objects.get()
     assert delivery.last_status_code == 302 and delivery.state == State.PENDING
+
+
+class Drip:
+    """A receiver that answers one byte every 0.2 s: slow, never silent."""
+
+    def __init__(self):
+        self.requests = 0
+        self.arrived = threading.Event()
+        self.stop = threading.Event()
+        self.url = ""
+
+
+@pytest.fixture
+def drip():
+    seen = Drip()
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nX-Slow: " + b"z" * 200
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            seen.requests += 1
+            seen.arrived.set()
+            for byte in answer:  # about 45 s in all: far past any deadline
+                if seen.stop.wait(0.2):
+                    return
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:
+                    return  # the sender gave up and closed
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    seen.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/pilote"
+    yield seen
+    seen.stop.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_attempt_never_outlasts_the_lease(settings):
+    """Whatever WEBHOOK_TIMEOUT says, an attempt ends well before its claim."""
+    settings.WEBHOOK_TIMEOUT = 600
+    assert webhooks.attempt_seconds() < webhooks.LEASE.total_seconds()
+    settings.WEBHOOK_TIMEOUT = 5
+    assert webhooks.attempt_seconds() == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dripping_receiver_is_cut_at_the_deadline(
+    loopback, drip, settings, default_flow, member
+):
+    """The whole attempt has one deadline; a concurrent run does not resend."""
+    settings.WEBHOOK_DISPATCH = "cron"
+    settings.WEBHOOK_TIMEOUT = 1
+    make_hook(drip.url, ["case.created"])
+    CaseFactory(flow=default_flow, owner=member)
+    delivery = WebhookDelivery.objects.get()
+    counts = {}
+
+    def first_run():
+        try:
+            counts["first"] = webhooks.deliver([delivery.pk])
+        finally:
+            connection.close()
+
+    started = time.monotonic()
+    sender = threading.Thread(target=first_run)
+    sender.start()
+    assert drip.arrived.wait(5)
+    # While the first attempt waits on the receiver, a second run (cron, or
+    # the after-commit thread) finds the delivery claimed and leaves it.
+    assert webhooks.deliver([delivery.pk]) == Counter()
+    sender.join(30)
+    elapsed = time.monotonic() - started
+    assert counts["first"] == Counter(failed=1)
+    assert drip.requests == 1
+    delivery.refresh_from_db()
+    assert delivery.state == State.PENDING and delivery.attempts == 1
+    assert delivery.last_status_code is None
+    assert delivery.last_error.startswith("TimeoutError: timed out")
+    # A correctness bound, not a speed target: the claim was still held.
+    assert elapsed < webhooks.LEASE.total_seconds()
 
 
 # --- After the commit, never in the way -----------------------------------------------

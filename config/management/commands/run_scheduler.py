@@ -1,6 +1,9 @@
 """Pilote's periodic jobs, for setups without cron (the docker compose service).
 
 Every job is idempotent, so a restart, or a job run twice, is harmless.
+A daily job whose time today passed while no scheduler was running (a
+deploy, a crash, a reboot) runs once at start: `JobRun` remembers the last
+run of each job across restarts, so a second start does not run it again.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 from django.utils import timezone
+
+from config import clock
+from config.models import JobRun
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,33 @@ def next_run(job: Job, after: datetime) -> datetime:
     return candidate
 
 
+def missed(job: Job, now: datetime, last_run: datetime | None) -> bool:
+    """True when today's time of a daily job has passed without a run since."""
+    if not job.at:
+        return False
+    hour, minute = (int(part) for part in job.at.split(":"))
+    local = timezone.localtime(now)
+    today = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if today > local:  # today's time is still ahead
+        return False
+    return last_run is None or last_run < today
+
+
+def first_runs(jobs: list[Job], now: datetime) -> dict[str, datetime]:
+    """When each job runs first: now if it missed today's run, else next."""
+    last = dict(JobRun.objects.values_list("command", "last_run_at"))
+    return {
+        job.command: now
+        if missed(job, now, last.get(job.command))
+        else next_run(job, now)
+        for job in jobs
+    }
+
+
+def record_run(job: Job, at: datetime) -> None:
+    JobRun.objects.update_or_create(command=job.command, defaults={"last_run_at": at})
+
+
 class Command(BaseCommand):
     help = (
         "Run Pilote's periodic jobs forever: reminders 07:30, quote expiry 00:15, "
@@ -70,8 +103,7 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        now = timezone.now()
-        due = {job.command: next_run(job, now) for job in jobs}
+        due = first_runs(jobs, clock.now())
         self.stdout.write(
             "Scheduler started: "
             + ", ".join(
@@ -80,17 +112,21 @@ class Command(BaseCommand):
             )
         )
         while not stopping:
-            now = timezone.now()
-            for job in jobs:
-                if due[job.command] <= now:
-                    # A long-lived process: drop connections the database
-                    # may have closed meanwhile.
-                    close_old_connections()
-                    self._run(job)
-                    due[job.command] = next_run(job, timezone.now())
+            self.run_due(jobs, due)
             time.sleep(5)
 
+    def run_due(self, jobs: list[Job], due: dict[str, datetime]) -> None:
+        """Run the jobs whose time has come; move each to its next time."""
+        for job in jobs:
+            if due[job.command] <= clock.now():
+                # A long-lived process: drop connections the database
+                # may have closed meanwhile.
+                close_old_connections()
+                self._run(job)
+                due[job.command] = next_run(job, clock.now())
+
     def _run(self, job: Job) -> None:
+        started = clock.now()
         try:
             call_command(job.command, stdout=self.stdout, stderr=self.stderr)
         except SystemExit as exit_:  # audit_verify exits 1 on a broken chain
@@ -98,3 +134,11 @@ class Command(BaseCommand):
                 self.stderr.write(f"{job.command} exited with {exit_.code}")
         except Exception as error:  # noqa: BLE001 - one job failing must not stop the others
             self.stderr.write(f"{job.command} failed: {error!r}")
+        if not job.at:
+            return  # frequent jobs need no catching up
+        # Recorded whatever the outcome: a failed job retries on its own
+        # terms (the next run of the job), not on every restart.
+        try:
+            record_run(job, started)
+        except Exception as error:  # noqa: BLE001 - the database may be down
+            self.stderr.write(f"{job.command}: run not recorded: {error!r}")
