@@ -80,6 +80,15 @@ def has_accepted_quote(case) -> bool:
     return Quote.objects.filter(case=case, status=Quote.Status.ACCEPTED).exists()
 
 
+def settled_message(accepted: Quote) -> str:
+    """Why no other version of `accepted`'s number may be issued, sent or accepted."""
+    return _(
+        "La version %(revision)s du devis %(number)s a été acceptée par le "
+        "client : aucune autre version de ce devis ne peut plus être émise, "
+        "envoyée ni acceptée."
+    ) % {"revision": accepted.revision, "number": accepted.number}
+
+
 # --- The public link ----------------------------------------------------------
 
 
@@ -154,6 +163,8 @@ class QuoteRow:
     is_latest: bool
     can_send: bool = False
     can_revise: bool = False
+    # Another version of the number is accepted: why this one is closed.
+    settled: str = ""
 
 
 def document_groups(case) -> list[DocumentGroup]:
@@ -190,9 +201,12 @@ def quote_rows(case, *, can_act: bool) -> tuple[list[QuoteRow], Quote | None]:
         .order_by("-created_at", "-pk")
     )
     latest: dict[str, int] = {}
+    accepted: dict[str, Quote] = {}
     for quote in quotes:
         if quote.number:
             latest[quote.number] = max(latest.get(quote.number, 0), quote.revision)
+            if quote.status == Quote.Status.ACCEPTED:
+                accepted.setdefault(quote.number, quote)
     today = clock.today()
     draft_open = any(quote.is_editable for quote in quotes)
     rows, draft = [], None
@@ -201,6 +215,8 @@ def quote_rows(case, *, can_act: bool) -> tuple[list[QuoteRow], Quote | None]:
         is_latest = not quote.number or latest[quote.number] == quote.revision
         if quote.is_editable and draft is None:
             draft = quote
+        winner = accepted.get(quote.number) if quote.number else None
+        settled = winner is not None and winner.pk != quote.pk
         total = quote.total_ttc
         if total is None:
             total = money.totals(
@@ -215,13 +231,18 @@ def quote_rows(case, *, can_act: bool) -> tuple[list[QuoteRow], Quote | None]:
                 badge=STATE_BADGES[state],
                 total_ttc=total,
                 is_latest=is_latest,
-                can_send=can_act and state in ("issued", "sent") and is_latest,
+                can_send=can_act
+                and state in ("issued", "sent")
+                and is_latest
+                and not settled,
                 can_revise=can_act
                 and quote.is_issued
                 and is_latest
                 and quote.status != Quote.Status.ACCEPTED
+                and not settled
                 # One draft per case at a time.
                 and not draft_open,
+                settled=settled_message(winner) if settled else "",
             )
         )
     return rows, draft
@@ -244,5 +265,9 @@ def case_panel_data(case, *, user) -> dict:
         "document_groups": document_groups(case),
         "quote_rows": rows,
         "quote_draft": draft,
+        # The draft is another version of an accepted number: no issuing.
+        "quote_draft_settled": next(
+            (row.settled for row in rows if draft and row.quote.pk == draft.pk), ""
+        ),
         "can_act_documents": can_act,
     }

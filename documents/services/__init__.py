@@ -21,6 +21,7 @@ from documents.services.files import (
     record_download,
     upload_document,
 )
+from documents.services.locking import QuoteSettled
 from documents.services.quotes import (
     DRAFT_FIELDS,
     LineData,
@@ -52,6 +53,7 @@ __all__ = [
     "QuoteChanged",
     "QuoteIncomplete",
     "QuoteLinkGone",
+    "QuoteSettled",
     "accept_quote",
     "create_quote",
     "decline_quote",

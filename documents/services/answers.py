@@ -28,6 +28,7 @@ from documents.services.files import (
     read_document,
     store_generated,
 )
+from documents.services.locking import lock_quote, refuse_if_accepted_elsewhere
 from flows.engine import guards
 from flows.engine import services as flow_services
 from flows.models import Case, Status, Transition
@@ -112,7 +113,8 @@ def accept_quote(
 
     Exactly one answer wins: the status changes with `UPDATE … WHERE status =
     'sent'` and the row count is checked. Then, if the flow allows it for the
-    client, the case moves to its won status. Raises QuoteLinkGone or
+    client, the case moves to its won status. Raises QuoteLinkGone,
+    QuoteSettled (another version of the number is accepted) or
     ValidationError.
     """
     name = uploads.clean_text(name, 200)
@@ -122,6 +124,9 @@ def accept_quote(
     user_agent = (user_agent or "")[:300]
     quote = _answerable(token)
     with StoredFiles() as stored, transaction.atomic():
+        # Case, then every version (the order of issuing), before the UPDATE.
+        locked, versions = lock_quote(quote)
+        refuse_if_accepted_elsewhere(locked, versions)
         now = clock.now()
         won = Quote.objects.filter(
             pk=quote.pk,
@@ -217,6 +222,7 @@ def decline_quote(
     user_agent = (user_agent or "")[:300]
     quote = _answerable(token)
     with transaction.atomic():
+        lock_quote(quote)  # case, then every version: one order for all
         now = clock.now()
         done = Quote.objects.filter(
             pk=quote.pk,

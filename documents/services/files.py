@@ -102,7 +102,8 @@ def _store(
     The case row is locked first, so two uploads of the same title get
     consecutive versions (SQLite's IMMEDIATE transactions serialise already).
     """
-    Case.objects.select_for_update().only("pk").get(pk=case.pk)
+    # NO KEY: the lock quote writes take first (services/locking.py).
+    Case.objects.select_for_update(no_key=True).only("pk").get(pk=case.pk)
     key = title_key(title)
     previous = (
         Document.objects.filter(case=case, title_key=key).order_by("-version").first()

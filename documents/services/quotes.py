@@ -20,6 +20,7 @@ from config import clock
 from documents import pdf
 from documents.models import CompanyProfile, Document, Quote, QuoteLine
 from documents.services.files import QUOTE_CATEGORY, StoredFiles, store_generated
+from documents.services.locking import lock_quote, refuse_if_accepted_elsewhere
 from flows import access
 from flows.engine import sequences
 from flows.engine import services as flow_services
@@ -110,7 +111,10 @@ def create_quote(case: Case, *, user) -> Quote:
 
 def _editable(quote: Quote) -> Quote:
     """The draft, locked; ValidationError once issued. Call inside atomic()."""
-    locked = Quote.objects.select_for_update().get(pk=quote.pk)
+    return _check_editable(Quote.objects.select_for_update().get(pk=quote.pk))
+
+
+def _check_editable(locked: Quote) -> Quote:
     if not locked.is_editable:
         raise ValidationError(
             _("Ce devis est émis : il ne change plus. Créez une nouvelle version.")
@@ -256,13 +260,17 @@ def _supersede_older(quote: Quote, *, user, now) -> None:
 def issue_quote(quote: Quote, *, user) -> Quote:
     """Number the draft, render its PDF and store it (category Devis).
 
-    Raises QuoteIncomplete listing every missing mention, ActionRefused or
+    Raises QuoteIncomplete listing every missing mention, ActionRefused,
+    QuoteSettled (another version of the number is accepted) or
     ValidationError. The number comes from a gap-free counter in the same
     transaction: a failure gives it back.
     """
     flow_services.check_can_act(quote.case, user=user, action="issue_quote")
     with StoredFiles() as stored, transaction.atomic():
-        locked = _editable(quote)
+        # Case, then every version: the order of answers.accept_quote.
+        locked, versions = lock_quote(quote)
+        _check_editable(locked)
+        refuse_if_accepted_elsewhere(locked, versions)
         profile = CompanyProfile.load()
         lines = list(locked.lines.all())
         _check_issuable(locked, profile, lines)
@@ -311,11 +319,12 @@ def issue_quote(quote: Quote, *, user) -> Quote:
 
 def _revisable(quote: Quote) -> Quote:
     """The quote, locked, if it may get a new revision. Call inside atomic()."""
-    locked = Quote.objects.select_for_update().get(pk=quote.pk)
+    locked, versions = lock_quote(quote)
     if not locked.is_issued:
         raise ValidationError(_("Seul un devis émis se révise."))
     if locked.status == Quote.Status.ACCEPTED:
         raise ValidationError(_("Un devis accepté ne se révise plus."))
+    refuse_if_accepted_elsewhere(locked, versions)
     latest = (
         Quote.objects.filter(number=locked.number)
         .order_by("-revision")
@@ -337,8 +346,8 @@ def _revisable(quote: Quote) -> Quote:
 def revise_quote(quote: Quote, *, user) -> Quote:
     """A new draft revision (same number, revision + 1) copying the lines.
 
-    Raises ActionRefused or ValidationError (not issued, accepted, or not the
-    latest revision).
+    Raises ActionRefused or ValidationError (not issued, accepted, another
+    version accepted, or not the latest revision).
     """
     flow_services.check_can_act(quote.case, user=user, action="revise_quote")
     with transaction.atomic():

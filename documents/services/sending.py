@@ -20,6 +20,7 @@ from config import clock
 from documents import selectors, uploads
 from documents.models import Quote
 from documents.services.files import read_document, record_download
+from documents.services.locking import lock_quote, refuse_if_accepted_elsewhere
 from flows.engine import services as flow_services
 
 
@@ -91,13 +92,14 @@ def send_quote(quote: Quote, *, user, base_url: str | None = None) -> str:
     """E-mail the issued quote with its PDF and a fresh link; return the token.
 
     Sending again replaces the link (the previous one stops working). Raises
-    ActionRefused or ValidationError; if the e-mail cannot be sent, nothing
-    changes.
+    ActionRefused, QuoteSettled (another version of the number is accepted)
+    or ValidationError; if the e-mail cannot be sent, nothing changes.
     """
     flow_services.check_can_act(quote.case, user=user, action="send_quote")
     with transaction.atomic():
-        # No join: PostgreSQL refuses FOR UPDATE on the nullable side of one.
-        locked = Quote.objects.select_for_update().get(pk=quote.pk)
+        # Case, then every version: the order of issuing and accepting.
+        locked, versions = lock_quote(quote)
+        refuse_if_accepted_elsewhere(locked, versions)
         recipient = _sendable(locked)
         token = secrets.token_urlsafe(32)
         now = clock.now()
