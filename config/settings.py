@@ -157,6 +157,12 @@ if DATABASE_URL:
         # One psycopg pool per process; never a new connection per request
         # (TECH-NOTES §6). Pooling requires CONN_MAX_AGE = 0.
         DATABASES["default"]["CONN_MAX_AGE"] = 0
+        # The pool tests each connection before lending it, so one killed
+        # by a database restart is replaced instead of failing a request.
+        # Django passes check=ConnectionPool.check_connection to the pool
+        # itself when this is on; a "check" key in OPTIONS["pool"] as well
+        # is a TypeError (the keyword given twice) on the first query.
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
         DATABASES["default"].setdefault("OPTIONS", {})
         DATABASES["default"]["OPTIONS"]["pool"] = {
             "min_size": env_int("DB_POOL_MIN_SIZE", 1),

@@ -188,6 +188,10 @@ def set_checklist_item(
     if item.status.flow_id != case.flow_id:
         raise ValidationError(_("Cet élément n'appartient pas au flux du dossier."))
     with transaction.atomic():
+        # Lock the case first: two first ticks of an item would otherwise
+        # both find no row and both insert it (a unique-constraint 500 on
+        # PostgreSQL). The second now waits, then sees the first's row.
+        Case.objects.select_for_update(no_key=True).only("pk").get(pk=case.pk)
         state = (
             CaseChecklistItem.objects.select_for_update()
             .filter(case=case, item=item)
