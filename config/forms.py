@@ -7,6 +7,7 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
+from django.core.validators import MaxLengthValidator
 from django.template import loader
 from django.utils.translation import gettext as _
 
@@ -15,6 +16,14 @@ from config import mail, throttle
 
 class LoginForm(auth_forms.AuthenticationForm):
     """Django's login form, with a clear message when throttling refused."""
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        # AuthenticationForm sets max_length once the field is built, so no
+        # validator checks it: a 10,000-character username reached
+        # authenticate() and django-axes' varchar(255), a 500 on PostgreSQL.
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length))
 
     def get_invalid_login_error(self) -> ValidationError:
         limit = throttle.tripped_limit(self.request)

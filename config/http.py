@@ -1,11 +1,14 @@
-"""Request typing, the one place that decides who the client is, and the
-one way to read a number from the query string."""
+"""Request typing, the one place that decides who the client is, the one
+way to read a number from the query string and the one way to follow a
+`next` parameter."""
 
 import re
 from collections.abc import Mapping
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.shortcuts import resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
 
@@ -85,3 +88,27 @@ def query_int(
     500 from int() or from the database.
     """
     return parse_int(query.get(name), default=default, minimum=minimum, maximum=maximum)
+
+
+# --- Where to go next -----------------------------------------------------------
+
+
+def safe_next(request: HttpRequest, url: str | None, default: str) -> str:
+    """`url` when it is a path on this site, else `default` (a path or a URL
+    name, resolved).
+
+    Only a path starting with "/" is followed: `redirect("x")` would try to
+    reverse "x" as a URL name and answer 500 after the action was saved, and
+    "//evil.example" or "https://evil.example/" leave the site
+    (url_has_allowed_host_and_scheme refuses those, and control characters).
+    """
+    url = (url or "").strip()
+    if (
+        url.startswith("/")
+        and "\x00" not in url
+        and url_has_allowed_host_and_scheme(
+            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        return url
+    return resolve_url(default)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils.translation import gettext as _
 
 LOGIN_AT_KEY = "pilote_login_at"
@@ -92,3 +92,47 @@ class SecurityHeadersMiddleware:
         if user is not None and user.is_authenticated:
             response.setdefault("Cache-Control", "no-store, private")
         return response
+
+
+def _has_nul(values) -> bool:
+    return any("\x00" in value for value in values)
+
+
+class RefuseNulBytesMiddleware:
+    """400 for a request whose path, query string or form values hold a NUL.
+
+    PostgreSQL refuses "\\x00" in text: a lookup or a save with one raises
+    ValueError, a 500 after validation should have answered. Django's form
+    CharField already refuses it (ProhibitNullCharactersValidator), but the
+    path, the query string and any value a view reads from request.POST
+    directly bypass forms; refusing it here covers them all at once.
+    Uploaded file contents are not checked (request.POST holds no file):
+    the CSV import refuses binary files itself.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            "\x00" in request.path
+            or _has_nul(request.GET.keys())
+            or _has_nul(
+                value for _name, values in request.GET.lists() for value in values
+            )
+            or (request.method == "POST" and self._post_has_nul(request))
+        ):
+            return HttpResponseBadRequest(
+                _("Requête refusée : elle contient un caractère nul."),
+                content_type="text/plain; charset=utf-8",
+            )
+        return self.get_response(request)
+
+    @staticmethod
+    def _post_has_nul(request: HttpRequest) -> bool:
+        # Reading request.POST here parses the body once, as
+        # CsrfViewMiddleware does anyway; a body over the size limits raises
+        # the same RequestDataTooBig (400) the view would.
+        return _has_nul(request.POST.keys()) or _has_nul(
+            value for _name, values in request.POST.lists() for value in values
+        )

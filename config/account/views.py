@@ -4,14 +4,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render, resolve_url
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import record
+from config import http
 from config.account import mfa, sessions
 from config.account.forms import CodeForm, DisableForm
 from flows import access
@@ -19,11 +19,7 @@ from flows import access
 
 def _next_url(request: HttpRequest) -> str:
     url = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return resolve_url(settings.LOGIN_REDIRECT_URL)
+    return http.safe_next(request, url, settings.LOGIN_REDIRECT_URL)
 
 
 def _refusal(checked: mfa.CodeCheck, left: int | None = None) -> str:

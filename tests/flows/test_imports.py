@@ -756,3 +756,120 @@ def test_import_cases_command(tmp_path, default_flow, manager):
     out = StringIO()
     call_command("import_cases", str(path), "--skip-duplicates", stdout=out)
     assert "Imported 0 cases" in out.getvalue()
+
+
+# --- Bad input: huge amounts, mixed encodings, too many columns ----------------------
+
+
+@pytest.mark.parametrize("digits", [11, 27, 28, 40, 400])
+def test_an_amount_with_too_many_digits_is_a_row_error(default_flow, digits):
+    """27 digits or more made Decimal.quantize raise InvalidOperation: a 500."""
+    data = csv_bytes([["Alpha", "", "", "", "9" * digits + ",50", "", "", ""]])
+
+    result = preview(data, default_flow)
+
+    assert (result.total, result.invalid) == (1, 1)
+    (row,) = result.invalid_rows
+    assert row.errors == {
+        4: "Montant trop grand : 9\xa0999\xa0999\xa0999,99 € au plus."
+    }
+
+
+def test_the_largest_amount_the_field_holds_is_read(default_flow, manager):
+    data = csv_bytes([["Alpha", "", "", "", "9 999 999 999,99", "", "", ""]])
+    assert run(data, default_flow, manager).created == 1
+    assert Case.objects.get().amount == Decimal("9999999999.99")
+
+
+def test_the_preview_page_shows_a_huge_amount_as_a_row_error(
+    client, default_flow, manager
+):
+    client.force_login(manager)
+    _upload(client, csv_bytes([["Alpha", "", "", "", "9" * 30, "", "", ""]]))
+    run_ = ImportRun.objects.get()
+    response = client.get(reverse("flows:import_preview", args=[run_.token]))
+    assert response.status_code == 200
+    assert "Montant trop grand" in response.content.decode()
+
+
+def test_import_cases_command_reports_a_huge_amount(tmp_path, default_flow):
+    path = tmp_path / "clients.csv"
+    path.write_bytes(csv_bytes([["Alpha", "", "", "", "9" * 27, "", "", ""]]))
+    out = StringIO()
+    call_command("import_cases", str(path), "--dry-run", stdout=out)
+    assert "line 2: Montant (€ HT) : Montant trop grand" in out.getvalue()
+
+
+def _mixed_file() -> bytes:
+    """UTF-8 (header and two rows) with one row saved as Windows-1252."""
+    good = csv_bytes(
+        [
+            ["Société Générale", "Zoé", "", "", "", "", "", ""],
+            ["Brasserie Ça", "", "", "", "", "", "", ""],
+        ],
+        encoding="utf-8",
+    )
+    bad = "Café Noël;Élodie;;;;;;\r\n".encode("cp1252")
+    return good + bad
+
+
+def test_one_windows_1252_row_in_a_utf8_file_is_a_row_error(default_flow, manager):
+    """One bad byte read the whole file as cp1252: "Société" became
+    "SociÃ©tÃ©" and its column was dropped from the mapping."""
+    data = _mixed_file()
+    info = imports.sniff(source_of(data))
+    assert info.encoding == "utf-8"
+    assert info.headers == FRENCH_HEADERS
+    assert imports.guess_mapping(info.headers)[0] == "company"
+
+    result = preview(data, default_flow)
+
+    assert (result.total, result.invalid) == (3, 1)
+    (row,) = result.invalid_rows
+    assert row.line == 4
+    assert "Ligne illisible" in row.errors[None]
+    assert run(data, default_flow, manager).created == 2
+    assert set(Case.objects.values_list("company", flat=True)) == {
+        "Société Générale",
+        "Brasserie Ça",
+    }
+
+
+def test_the_preview_page_lists_the_unreadable_row_with_its_line(
+    client, default_flow, manager
+):
+    client.force_login(manager)
+    _upload(client, _mixed_file())
+    run_ = ImportRun.objects.get()
+    assert run_.encoding == "utf-8"
+    html = client.get(reverse("flows:import_preview", args=[run_.token])).content
+    assert "Ligne illisible" in html.decode()
+
+
+def test_a_utf8_header_with_a_windows_1252_byte_is_refused_clearly():
+    data = "Soci\u00e9t\u00e9;Nom\r\nZo\u00e9;x\r\n".encode()
+    data = data.replace(b"Soci\xc3\xa9t\xc3\xa9", "Société".encode("cp1252"))
+    with pytest.raises(imports.ImportFileError, match="titres de colonnes"):
+        imports.sniff(source_of(data))
+
+
+def test_a_wholly_windows_1252_file_is_still_read_as_cp1252():
+    data = csv_bytes([["Café Noël", "Élodie", "", "", "", "", "", ""]])
+    assert imports.sniff(source_of(data)).encoding == "cp1252"
+
+
+def test_a_file_with_too_many_columns_gets_a_clear_message(
+    client, default_flow, manager
+):
+    client.force_login(manager)
+    headers = [f"Colonne {n}" for n in range(1000)]
+    response = _upload(client, csv_bytes([["x"] * 1000], headers=headers))
+    assert response.status_code == 200
+    assert "compte 1000 colonnes : 200 au plus" in response.content.decode()
+    assert not ImportRun.objects.exists()
+    with pytest.raises(imports.ImportFileError, match="200 au plus"):
+        imports.sniff(source_of(csv_bytes([[]], headers=headers[:201])))
+    assert (
+        len(imports.sniff(source_of(csv_bytes([[]], headers=headers[:200]))).headers)
+        == 200
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 from django.utils import timezone
 
@@ -45,7 +45,11 @@ def parse_amount(raw: str) -> Decimal:
         value = Decimal(text)
     except InvalidOperation as error:
         raise ValueError(raw) from error
-    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    # The default context holds 28 digits: quantizing 27 digits or more to
+    # cents would raise InvalidOperation (a 500). With enough precision the
+    # value comes back whole, and the caller bounds it to the field's digits.
+    context = Context(prec=len(value.as_tuple().digits) + 3)
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP, context=context)
 
 
 _DATE_FORMATS = ("%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%Y/%m/%d")

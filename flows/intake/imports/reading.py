@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,9 +63,29 @@ def _text(source: Source, encoding: str) -> Iterator[io.TextIOWrapper]:
             stream.close()
 
 
+# A character a UTF-8 decoder produced from a valid multibyte sequence
+# (anything past ASCII but the replacement character).
+_MULTIBYTE = re.compile("[^\x00-\x7f\ufffd]")
+# Past this many columns a file is no client list (and its mapping form
+# would exceed Django's DATA_UPLOAD_MAX_NUMBER_FIELDS: a bare 400).
+MAX_COLUMNS = 200
+# What a row holds where its bytes were not UTF-8 (see detect_encoding).
+UNREADABLE = "\ufffd"
+
+
 def detect_encoding(source: Source) -> str:
     """utf-8-sig, utf-16 (BOM), utf-8, or cp1252 (Excel's "CSV (séparateur:
-    point-virgule)" in France); read in chunks, never whole."""
+    point-virgule)" in France); read in chunks, never whole.
+
+    UTF-8 is tried first: a file holding valid UTF-8 multibyte sequences
+    (an "é" written as two bytes) is UTF-8, even when some lines are not;
+    those lines decode with U+FFFD in place of each bad byte, and
+    validation reports each such row with its line number rather than
+    reading the whole file as Windows-1252 (which turned every "é" of the
+    UTF-8 lines, "Société" in the header included, into "Ã©"). Only a
+    file with bytes that are not UTF-8 and no multibyte sequence at all is
+    read as cp1252: that is a whole Windows-1252 export.
+    """
     with source() as binary:
         head = binary.read(4)
         if head.startswith(b"PK\x03\x04"):
@@ -78,20 +99,18 @@ def detect_encoding(source: Source) -> str:
             return "utf-8-sig"
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16"
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        chunk = head
-        try:
-            while chunk:
-                if b"\x00" in chunk:
-                    raise ImportFileError(
-                        _("Ce fichier n'est pas un fichier texte CSV.")
-                    )
-                decoder.decode(chunk)
-                chunk = binary.read(64 * 1024)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8"
+        # The incremental decoder keeps a sequence cut between two chunks.
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        chunk, invalid, multibyte = head, False, False
+        while chunk:
+            if b"\x00" in chunk:
+                raise ImportFileError(_("Ce fichier n'est pas un fichier texte CSV."))
+            text = decoder.decode(chunk)
+            invalid = invalid or UNREADABLE in text
+            multibyte = multibyte or _MULTIBYTE.search(text) is not None
+            chunk = binary.read(64 * 1024)
+        invalid = invalid or UNREADABLE in decoder.decode(b"", final=True)
+    return "cp1252" if invalid and not multibyte else "utf-8"
 
 
 def _count_outside_quotes(line: str, char: str) -> int:
@@ -136,6 +155,7 @@ def sniff(source: Source) -> FileInfo:
             raise ImportFileError(
                 _("CSV illisible : %(error)s") % {"error": error}
             ) from error
+    _check_header(raw)
     headers: list[str] = []
     for index, cell in enumerate(raw, start=1):
         name = one_line(cell) or _("Colonne %(n)s") % {"n": index}
@@ -144,6 +164,26 @@ def sniff(source: Source) -> FileInfo:
             name, n = f"{base} ({n})", n + 1
         headers.append(name)
     return FileInfo(encoding=encoding, delimiter=delimiter, headers=headers)
+
+
+def _check_header(raw: list[str]) -> None:
+    """Raise ImportFileError for a header too wide or not readable."""
+    if len(raw) > MAX_COLUMNS:
+        raise ImportFileError(
+            _(
+                "Le fichier compte %(count)s colonnes : %(limit)s au plus. "
+                "Gardez les colonnes utiles (société, contact, e-mail…) "
+                "puis recommencez."
+            )
+            % {"count": len(raw), "limit": MAX_COLUMNS}
+        )
+    if any(UNREADABLE in cell for cell in raw):
+        raise ImportFileError(
+            _(
+                "La ligne des titres de colonnes contient des caractères "
+                "illisibles : enregistrez le fichier en UTF-8 puis recommencez."
+            )
+        )
 
 
 def rows(source: Source, info: FileInfo) -> Iterator[tuple[int, list[str]]]:

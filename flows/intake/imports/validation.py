@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from config import clock
@@ -30,9 +31,14 @@ from flows.intake.imports.parsing import (
     parse_datetime,
     working_days_after,
 )
+from flows.intake.imports.reading import UNREADABLE
 from flows.models import Case, Flow, Status
 
 DEFAULT_SOURCE = "import"
+# Case.amount is a DecimalField(max_digits=12, decimal_places=2): ten digits
+# before the decimal point, so 10 000 000 000 is the first amount too large.
+_AMOUNT_FIELD = Case._meta.get_field("amount")
+MAX_AMOUNT = Decimal(10) ** (_AMOUNT_FIELD.max_digits - _AMOUNT_FIELD.decimal_places)
 MAX_LENGTHS = {
     "title": 200,
     "company": 200,
@@ -263,6 +269,14 @@ class _Cells:
 def validate(line: int, cells: list[str], ctx: Context) -> Row:
     """One row: per-cell errors, or a Case ready for the bulk insert."""
     row = Row(line=line, cells=cells)
+    if any(UNREADABLE in cell for cell in cells):
+        # Bytes that were not UTF-8 in a UTF-8 file (see detect_encoding):
+        # guessing their encoding row by row could save a wrong name.
+        row.errors[None] = _(
+            "Ligne illisible : des caractères ne sont pas en UTF-8. Corrigez-la "
+            "ou enregistrez le fichier en UTF-8."
+        )
+        return row
     columns = {target: index for index, target in ctx.options.mapping.items()}
     fields = _read_fields(_Cells(row, columns), ctx)
     if row.errors:
@@ -371,8 +385,17 @@ def _amount(cells: _Cells):
     )
     if amount is not None and amount < 0:
         cells.fail("amount", _("Le montant ne peut pas être négatif."))
-    elif amount is not None and amount >= Decimal("10000000000"):
-        cells.fail("amount", _("Montant trop grand."))
+    elif amount is not None and amount >= MAX_AMOUNT:
+        cells.fail(
+            "amount",
+            _("Montant trop grand : %(max)s € au plus.")
+            % {
+                "max": formats.number_format(
+                    MAX_AMOUNT - Decimal("0.01"), 2, force_grouping=True
+                )
+            },
+        )
+        return None
     return amount
 
 

@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import formats
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
@@ -111,11 +110,7 @@ def case_detail(request: HtmxHttpRequest, reference: str) -> HttpResponse:
 
 
 def _safe_next(request: HtmxHttpRequest, url: str, fallback: str) -> str:
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return fallback
+    return http.safe_next(request, url, fallback)
 
 
 @require_POST
