@@ -62,6 +62,24 @@ def _answerable(token: str) -> Quote:
     return quote
 
 
+def _answer_once(quote: Quote, *, now, **fields) -> None:
+    """Write the client's answer if the quote is still open to one.
+
+    One conditional UPDATE (`WHERE status = 'sent'` and not superseded or
+    expired): of two answers sent at once, exactly one counts; the other
+    gets QuoteLinkGone with the state the first left.
+    """
+    answered = Quote.objects.filter(
+        pk=quote.pk,
+        status=Quote.Status.SENT,
+        superseded_at__isnull=True,
+        token_expires_at__gt=now,
+    ).update(**fields)
+    if answered != 1:
+        quote.refresh_from_db()
+        raise QuoteLinkGone(selectors.link_state(quote))
+
+
 def _signed_copy(quote: Quote, *, stored: StoredFiles) -> Document:
     """Store the issued PDF followed by the acceptance certificate."""
     original = read_document(quote.pdf)
@@ -128,12 +146,9 @@ def accept_quote(
         locked, versions = lock_quote(quote)
         refuse_if_accepted_elsewhere(locked, versions)
         now = clock.now()
-        won = Quote.objects.filter(
-            pk=quote.pk,
-            status=Quote.Status.SENT,
-            superseded_at__isnull=True,
-            token_expires_at__gt=now,
-        ).update(
+        _answer_once(
+            quote,
+            now=now,
             status=Quote.Status.ACCEPTED,
             accepted_name=name,
             accepted_at=now,
@@ -142,9 +157,6 @@ def accept_quote(
             accepted_comment=comment,
             accepted_pdf_sha256=quote.pdf.sha256,
         )
-        if won != 1:
-            quote.refresh_from_db()
-            raise QuoteLinkGone(selectors.link_state(quote))
         quote = Quote.objects.select_related("pdf", "case").get(pk=quote.pk)
         quote.signed_document = _signed_copy(quote, stored=stored)
         quote._history_user = None
@@ -224,21 +236,15 @@ def decline_quote(
     with transaction.atomic():
         lock_quote(quote)  # case, then every version: one order for all
         now = clock.now()
-        done = Quote.objects.filter(
-            pk=quote.pk,
-            status=Quote.Status.SENT,
-            superseded_at__isnull=True,
-            token_expires_at__gt=now,
-        ).update(
+        _answer_once(
+            quote,
+            now=now,
             status=Quote.Status.DECLINED,
             declined_at=now,
             decline_reason=reason,
             declined_ip=ip or None,
             declined_user_agent=user_agent,
         )
-        if done != 1:
-            quote.refresh_from_db()
-            raise QuoteLinkGone(selectors.link_state(quote))
         quote = Quote.objects.select_related("case").get(pk=quote.pk)
         quote._history_user = None
         quote._change_reason = "declined online"
