@@ -77,6 +77,9 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    # Background work: Django's tasks API on the database (docs/tasks.md).
+    "django_tasks",
+    "django_tasks_db",
     "config.apps.PiloteConfig",
     "audit",
     "flows",
@@ -262,6 +265,14 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
         }
     }
+
+# --- Background tasks ------------------------------------------------------
+
+# Tasks are rows in the database (django-tasks-db): enqueued inside the
+# transaction of the change that causes them, so a rolled-back change
+# enqueues nothing and a committed one is never lost. `manage.py run_worker`
+# runs them (one or more per host; every worker shares the queue).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Two-factor sign-in (docs/security.md). Managers and admins must enrol a
 # TOTP device before reaching any page; off by default in development so the
