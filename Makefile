@@ -17,7 +17,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-## Development server on the embedded SQLite database, with demo data.
+## Development server and a task worker on the embedded SQLite database,
+## with demo data.
 run: install
 	@mkdir -p var
 	@new_db=0; [ -f var/pilote.sqlite3 ] || new_db=1; \
@@ -28,7 +29,10 @@ run: install
 	@echo "  Demo logins (password: pilote-demo):"
 	@echo "    admin  (administrator)   manon (manager)"
 	@echo "    louis  (member)          sarah (member)"
+	@echo "  A task worker runs beside it (e-mails, signed copies, webhooks)."
 	@echo ""
+	@DEBUG=1 $(BIN)/python manage.py run_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(BIN)/python manage.py runserver 0.0.0.0:$(PORT)
 
 ## The whole suite: unit, integration and browser tests.

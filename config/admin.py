@@ -1,4 +1,4 @@
-"""People and groups in the admin, every change audited.
+"""People, groups and background tasks in the admin, every change audited.
 
 Project-wide: users and their roles belong to no single app.
 
@@ -27,8 +27,12 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
+from django_tasks_db.admin import DBTaskResultAdmin
+from django_tasks_db.models import DBTaskResult
 
+from audit import services as audit
 from audit.admin import AuditedAdminMixin
+from config import tasks
 from flows import access
 
 User = get_user_model()
@@ -173,3 +177,43 @@ class PiloteUserAdmin(AuditedAdminMixin, UserAdmin):
 @admin.register(Group)
 class AuditedGroupAdmin(AuditedAdminMixin, GroupAdmin):
     pass
+
+
+# --- Background tasks -------------------------------------------------------------
+
+admin.site.unregister(DBTaskResult)
+
+
+@admin.register(DBTaskResult)
+class TaskAdmin(DBTaskResultAdmin):
+    """django-tasks-db's read-only list, with the error and "run again"."""
+
+    list_display = (
+        "task_name",
+        "status",
+        "attempt",
+        "enqueued_at",
+        "started_at",
+        "finished_at",
+        "exception_class_path",
+    )
+    actions = ["run_again"]
+
+    @admin.display(description=_("essai"))
+    def attempt(self, obj: DBTaskResult) -> int:
+        return (obj.args_kwargs.get("kwargs") or {}).get(tasks.ATTEMPT, 1)
+
+    @admin.action(description=_("Relancer les tâches choisies"), permissions=["view"])
+    def run_again(self, request, queryset):
+        count = 0
+        for result in queryset.filter(status="FAILED"):
+            tasks.retry(result)
+            audit.record(
+                "task_run_again",
+                user=request.user,
+                data={"task": result.task_path, "id": str(result.pk)},
+            )
+            count += 1
+        self.message_user(
+            request, _("%(count)d tâche(s) relancée(s).") % {"count": count}
+        )

@@ -1,4 +1,4 @@
-"""Project-wide models: the sessions each person has open."""
+"""Project-wide models: open sessions, scheduler runs, task keys and workers."""
 
 from django.conf import settings
 from django.db import models
@@ -54,3 +54,42 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.command} at {self.last_run_at:%Y-%m-%d %H:%M}"
+
+
+class TaskKey(models.Model):
+    """A background task enqueued once: the key of `config.tasks.enqueue`.
+
+    Written in the same transaction as the task row, so a second enqueue
+    with the same key (a second scheduler, a retried request) is refused by
+    the unique index, on any number of hosts.
+    """
+
+    key = models.CharField(_("clé"), max_length=200, unique=True)
+    created_at = models.DateTimeField(_("créée le"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("clé de tâche")
+        verbose_name_plural = _("clés de tâches")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class TaskWorker(models.Model):
+    """A `run_worker` process and when it last said it was alive.
+
+    A running task whose worker has been silent too long was left by a
+    killed process: `config.tasks.requeue_stranded` makes it ready again.
+    """
+
+    worker_id = models.CharField(_("identifiant"), max_length=64, primary_key=True)
+    host = models.CharField(_("hôte"), max_length=100, blank=True)
+    pid = models.PositiveIntegerField(_("processus"), null=True)
+    seen_at = models.DateTimeField(_("vu le"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("processus de tâches")
+        verbose_name_plural = _("processus de tâches")
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} on {self.host}"

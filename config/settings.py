@@ -273,6 +273,9 @@ if REDIS_URL:
 # enqueues nothing and a committed one is never lost. `manage.py run_worker`
 # runs them (one or more per host; every worker shares the queue).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A worker silent this long (seconds) was stopped: its running task is set
+# ready again for another worker (config/tasks.py).
+TASK_WORKER_TIMEOUT = env_int("TASK_WORKER_TIMEOUT", 60)
 
 # Two-factor sign-in (docs/security.md). Managers and admins must enrol a
 # TOTP device before reaching any page; off by default in development so the
@@ -451,14 +454,14 @@ LEAD_FORM_MIN_SECONDS = env_int("LEAD_FORM_MIN_SECONDS", 3)
 LEAD_FORM_FRAME_ANCESTORS = env_list("LEAD_FORM_FRAME_ANCESTORS")
 # Webhooks: https:// targets only unless WEBHOOK_ALLOW_HTTP (on with DEBUG);
 # private, loopback and link-local addresses refused unless
-# WEBHOOK_ALLOW_PRIVATE_TARGETS. "thread" sends right after the commit in a
-# background thread (the cron command retries); "cron" leaves every delivery
-# to `manage.py deliver_webhooks`.
+# WEBHOOK_ALLOW_PRIVATE_TARGETS. "task" sends from a background task
+# enqueued with the change (and each retry from another, when its backoff
+# ends); "cron" leaves every delivery to `manage.py deliver_webhooks`.
 WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", DEBUG)
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
-WEBHOOK_DISPATCH = os.environ.get("WEBHOOK_DISPATCH", "thread").strip() or "thread"
+WEBHOOK_DISPATCH = os.environ.get("WEBHOOK_DISPATCH", "task").strip() or "task"
 WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 5)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
-# The after-commit thread sends at most this many deliveries of one
-# transaction (an import creates thousands); the command sends the rest.
+# The task of one transaction sends at most this many of its deliveries (an
+# import creates thousands); the command sends the rest.
 WEBHOOK_IMMEDIATE_MAX = env_int("WEBHOOK_IMMEDIATE_MAX", 50)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from PIL import Image, ImageDraw
 
-from config import clock
+from config import clock, tasks
 from documents import services
 from documents.models import CompanyProfile, Quote
 from documents.pdf import html_to_pdf
@@ -262,6 +262,8 @@ def _seed_quoted(quoted: list[Case], now) -> int:
                     user_agent="Mozilla/5.0 (démo) Firefox/128.0",
                     comment="Parfait, vous pouvez commander le mobilier.",
                 )
+                # The signed copy and the move, at the demo's moment.
+                tasks.drain()
             elif index == 2:
                 _quote, token = _sent(case, index)
                 services.decline_quote(
@@ -346,4 +348,5 @@ def seed_documents(flow: Flow) -> int:
         count += _seed_expired(
             cases["devis_envoye"][4:] + cases["negociation"][2:], now
         )
+        tasks.drain()  # the e-mails enqueued, into the dummy backend
     return count

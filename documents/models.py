@@ -330,6 +330,12 @@ class Quote(models.Model):
     token_expires_at = models.DateTimeField(
         _("lien valable jusqu'au"), null=True, blank=True
     )
+    # The e-mail goes from a task (documents.tasks): the link's token is
+    # derived from this nonce and SECRET_KEY, so the task can write it
+    # without the token being stored; sending again draws a new nonce.
+    link_nonce = models.CharField(max_length=32, blank=True, editable=False)
+    email_sent_at = models.DateTimeField(_("e-mail parti le"), null=True, blank=True)
+    email_error = models.CharField(_("erreur d'envoi"), max_length=500, blank=True)
 
     # Evidence of the client's answer.
     accepted_name = models.CharField(_("accepté par"), max_length=200, blank=True)
@@ -372,7 +378,15 @@ class Quote(models.Model):
     created_at = models.DateTimeField(_("créé le"))
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at", "token_hash"])
+    history = HistoricalRecords(
+        excluded_fields=[
+            "updated_at",
+            "token_hash",
+            "link_nonce",
+            "email_sent_at",
+            "email_error",
+        ]
+    )
 
     class Meta:
         verbose_name = _("devis")

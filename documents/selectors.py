@@ -52,6 +52,7 @@ EVENT_LABELS = {
     "quote_sent": _("Devis envoyé au client"),
     "quote_link_opened": _("Lien du devis ouvert par le client"),
     "quote_accepted": _("Devis accepté en ligne"),
+    "quote_signed_copy": _("Exemplaire signé du devis enregistré"),
     "quote_declined": _("Devis refusé en ligne"),
     "quote_expired": _("Devis expiré"),
     "quote_draft_deleted": _("Brouillon de devis supprimé"),

@@ -76,6 +76,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "flows.change_webhook",
         "flows.delete_webhook",
         "flows.view_webhookdelivery",
+        # Background tasks (config/tasks.py): failures, and running one again.
+        "django_tasks_database.view_dbtaskresult",
     ],
 }
 

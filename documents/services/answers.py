@@ -5,36 +5,19 @@ Runs without a user: the actor is the client (or the system, for expiry).
 
 from __future__ import annotations
 
-import hashlib
-import logging
-from dataclasses import dataclass, field
 from datetime import date
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from audit import services as audit
-from config import clock
-from documents import pdf, selectors, uploads
-from documents.models import Document, Quote
-from documents.services.files import (
-    SIGNED_CATEGORY,
-    StoredFiles,
-    read_document,
-    store_generated,
-)
+from config import clock, tasks
+from documents import selectors, uploads
+from documents.models import Quote
+from documents.services.after_answer import Answer, finish_answer
 from documents.services.locking import lock_quote, refuse_if_accepted_elsewhere
-from flows.engine import guards
-from flows.engine import services as flow_services
-from flows.models import Case, Status, Transition
 from flows.outbox import notifications, webhooks
-
-logger = logging.getLogger(__name__)
 
 
 class QuoteLinkGone(Exception):
@@ -43,13 +26,6 @@ class QuoteLinkGone(Exception):
     def __init__(self, state: str):
         self.state = state
         super().__init__(state)
-
-
-@dataclass
-class Answer:
-    quote: Quote
-    moved_to: Status | None = None
-    failures: list = field(default_factory=list)
 
 
 def _answerable(token: str) -> Quote:
@@ -80,25 +56,6 @@ def _answer_once(quote: Quote, *, now, **fields) -> None:
         raise QuoteLinkGone(selectors.link_state(quote))
 
 
-def _signed_copy(quote: Quote, *, stored: StoredFiles) -> Document:
-    """Store the issued PDF followed by the acceptance certificate."""
-    original = read_document(quote.pdf)
-    if hashlib.sha256(original).hexdigest() != quote.pdf.sha256:
-        raise RuntimeError(f"stored PDF of {quote.reference} does not match")
-    signed = pdf.append_pdf(original, pdf.render_certificate_pdf(quote))
-    suffix = f"-v{quote.revision}" if quote.revision > 1 else ""
-    return store_generated(
-        quote.case,
-        stored=stored,
-        user=None,
-        content=signed,
-        category_code=SIGNED_CATEGORY,
-        title=_("Devis %(number)s signé") % {"number": quote.number},
-        original_name=f"{quote.number}{suffix}-signe.pdf",
-        origin=Document.Origin.SIGNATURE,
-    )
-
-
 def _record_acceptance(quote: Quote, *, ip: str | None) -> None:
     """The audit event of an acceptance, with its evidence."""
     audit.record(
@@ -113,7 +70,6 @@ def _record_acceptance(quote: Quote, *, ip: str | None) -> None:
             "ip": ip,
             "user_agent": quote.accepted_user_agent,
             "pdf_sha256": quote.accepted_pdf_sha256,
-            "signed_sha256": quote.signed_document.sha256,
         },
     )
 
@@ -127,11 +83,12 @@ def accept_quote(
     comment: str = "",
     base_url: str | None = None,
 ) -> Answer:
-    """Record the client's acceptance with its evidence and a signed copy.
+    """Record the client's acceptance with its evidence; answer at once.
 
     Exactly one answer wins: the status changes with `UPDATE … WHERE status =
-    'sent'` and the row count is checked. Then, if the flow allows it for the
-    client, the case moves to its won status. Raises QuoteLinkGone,
+    'sent'` and the row count is checked. The signed copy, the move to the
+    won status (when the flow allows it for the client) and the e-mails
+    follow in a task (`after_answer.finish_answer`). Raises QuoteLinkGone,
     QuoteSettled (another version of the number is accepted) or
     ValidationError.
     """
@@ -141,7 +98,7 @@ def accept_quote(
     comment = (comment or "").strip()[:2000]
     user_agent = (user_agent or "")[:300]
     quote = _answerable(token)
-    with StoredFiles() as stored, transaction.atomic():
+    with transaction.atomic():
         # Case, then every version (the order of issuing), before the UPDATE.
         locked, versions = lock_quote(quote)
         refuse_if_accepted_elsewhere(locked, versions)
@@ -158,64 +115,23 @@ def accept_quote(
             accepted_pdf_sha256=quote.pdf.sha256,
         )
         quote = Quote.objects.select_related("pdf", "case").get(pk=quote.pk)
-        quote.signed_document = _signed_copy(quote, stored=stored)
         quote._history_user = None
         quote._change_reason = "accepted online"
         clock.stamp_history(quote)
         quote.save()
         _record_acceptance(quote, ip=ip)
         webhooks.quote_accepted(quote)  # queued here, sent on commit
-    answer = Answer(quote=quote)
-    _move_to_won(answer)
-    _notify(answer, accepted=True, base_url=base_url)
-    return answer
+        _after(quote, accepted=True, base_url=base_url)
+    return Answer(quote=quote)
 
 
-def _move_to_won(answer: Answer) -> None:
-    """Move the case to a won status when a transition allows the client."""
-    quote = answer.quote
-    case = Case.objects.get(pk=quote.case_id)
-    transitions = _won_transitions(case)
-    if not transitions:
-        return
-    reason = _("Devis %(reference)s accepté en ligne") % {"reference": quote.reference}
-    for transition in transitions:
-        failures = guards.evaluate(
-            case,
-            transition.target.code,
-            user=None,
-            reason=reason,
-            transition=transition,
-        )
-        if failures:
-            answer.failures = answer.failures or failures
-            continue
-        try:
-            flow_services.move_case(
-                case,
-                transition.target.code,
-                user=None,
-                actor_label=audit.CLIENT,
-                reason=reason,
-            )
-        except flow_services.TransitionBlocked as blocked:
-            answer.failures = blocked.failures
-        else:
-            answer.moved_to = transition.target
-            answer.failures = []
-            return
-
-
-def _won_transitions(case: Case) -> list[Transition]:
-    """Moves from the case's status to a status of kind `won`."""
-    return list(
-        Transition.objects.select_related("source", "target")
-        .filter(
-            flow_id=case.flow_id,
-            source__code=case.status,
-            target__kind=Status.Kind.WON,
-        )
-        .order_by("target__position")
+def _after(quote: Quote, *, accepted: bool, base_url: str | None) -> None:
+    """In the answer's transaction: the owner's bell, and the task that follows."""
+    notifications.notify_quote_answered(
+        quote, accepted, by=quote.accepted_name if accepted else ""
+    )
+    tasks.enqueue(
+        finish_answer, quote.pk, base_url=base_url or "", key=f"quote-answer:{quote.pk}"
     )
 
 
@@ -263,69 +179,8 @@ def decline_quote(
                 "user_agent": user_agent,
             },
         )
-    answer = Answer(quote=quote)
-    _notify(answer, accepted=False, base_url=base_url)
-    return answer
-
-
-def _notify(answer: Answer, *, accepted: bool, base_url: str | None) -> None:
-    """Tell the case owner; on acceptance, send the client the signed copy.
-
-    Runs after the commit: a mail failure is logged and never undoes the
-    client's answer.
-    """
-    quote = answer.quote
-    case = Case.objects.select_related("owner").get(pk=quote.case_id)
-    # The in-app bell, besides the e-mail below.
-    notifications.notify_quote_answered(
-        quote, accepted, by=quote.accepted_name if accepted else ""
-    )
-    base = (settings.PUBLIC_BASE_URL or base_url or "").rstrip("/")
-    context = {
-        "quote": quote,
-        "case": case,
-        "accepted": accepted,
-        "moved_to": answer.moved_to,
-        "failures": answer.failures,
-        "case_url": base + case.get_absolute_url(),
-    }
-    messages = []
-    with translation.override(settings.LANGUAGE_CODE):
-        if case.owner and case.owner.email:
-            subject = (
-                _("Devis %(reference)s accepté par %(name)s")
-                if accepted
-                else _("Devis %(reference)s refusé")
-            ) % {"reference": quote.reference, "name": quote.accepted_name}
-            messages.append(
-                EmailMessage(
-                    subject=" ".join(subject.split()),
-                    body=render_to_string("documents/email/owner_notice.txt", context),
-                    to=[case.owner.email],
-                )
-            )
-        if accepted and quote.sent_to and quote.signed_document_id:
-            receipt = EmailMessage(
-                subject=" ".join(
-                    (
-                        _("Votre accord sur le devis %(reference)s")
-                        % {"reference": quote.reference}
-                    ).split()
-                ),
-                body=render_to_string("documents/email/client_receipt.txt", context),
-                to=[quote.sent_to],
-            )
-            receipt.attach(
-                quote.signed_document.original_name,
-                read_document(quote.signed_document),
-                uploads.PDF,
-            )
-            messages.append(receipt)
-    for message in messages:
-        try:
-            message.send()
-        except Exception:  # noqa: BLE001 - logged; the answer is recorded already
-            logger.exception("could not send %r about %s", message.subject, quote)
+        _after(quote, accepted=False, base_url=base_url)
+    return Answer(quote=quote)
 
 
 def expire_quotes(*, today: date | None = None) -> int:

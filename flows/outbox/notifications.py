@@ -1,18 +1,18 @@
 """In-app notifications: the bell in the header and the /notifications/ page.
 
-Services schedule them with `transaction.on_commit`, so a rolled-back action
-never notifies anyone. A notification stores its kind and data; its text is
-written when it is displayed, in the reader's language.
+Services write them in the transaction of the action that causes them: a
+rolled-back action notifies nobody, a committed one always has its
+notification (exactly once, as nothing is sent). A notification stores its
+kind and data; its text is written when it is displayed, in the reader's
+language.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import partial
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from config import clock
@@ -45,12 +45,6 @@ def _create(
     )
 
 
-def _later(fn, /, **kwargs) -> None:
-    # After the commit of the action that caused it; at once outside a
-    # transaction (the blocked-move path runs in autocommit).
-    transaction.on_commit(partial(fn, **kwargs))
-
-
 # --- What the services call -----------------------------------------------------
 
 
@@ -58,8 +52,7 @@ def notify_assigned(case: Case, *, owner, by) -> None:
     """Tell `owner` that `by` gave them `case` (nothing when they took it)."""
     if owner is None or (by is not None and owner.pk == by.pk):
         return
-    _later(
-        _create,
+    _create(
         recipient_id=owner.pk,
         kind=Kind.ASSIGNED,
         case_id=case.pk,
@@ -91,8 +84,7 @@ def notify_mentions(case: Case, *, body: str, author, comment_id: int) -> None:
     )
     excerpt = body if len(body) <= 160 else body[:157] + "…"
     for user_id in users.values_list("pk", flat=True):
-        _later(
-            _create,
+        _create(
             recipient_id=user_id,
             kind=Kind.MENTION,
             case_id=case.pk,
@@ -113,8 +105,7 @@ def notify_move_blocked(
     """Tell the owner that someone else's move of their case was refused."""
     if user is None or case.owner_id is None or case.owner_id == user.pk:
         return
-    _later(
-        _create,
+    _create(
         recipient_id=case.owner_id,
         kind=Kind.MOVE_BLOCKED,
         case_id=case.pk,
@@ -142,8 +133,7 @@ def notify_quote_answered(quote_or_case, accepted: bool, *, by: str = "") -> Non
     if case.owner_id is None:
         return
     number = "" if isinstance(quote_or_case, Case) else quote_or_case.number or ""
-    _later(
-        _create,
+    _create(
         recipient_id=case.owner_id,
         kind=Kind.QUOTE_ACCEPTED if accepted else Kind.QUOTE_DECLINED,
         case_id=case.pk,

@@ -1,11 +1,15 @@
 """Signed webhooks: queued in the business transaction, sent after it commits.
 
 The services call `case_created`, `case_moved` and `quote_accepted` inside
-their transaction: each subscribed webhook gets a `WebhookDelivery` row, so
-a rolled-back change sends nothing. After the commit a background thread
-sends the new rows (the user's request never waits for it), and
-`manage.py deliver_webhooks`, run every minute by cron, retries what failed
-with an exponential backoff.
+their transaction: each subscribed webhook gets a `WebhookDelivery` row and
+a background task (`send_deliveries`, config/tasks.py) is enqueued with
+them, so a rolled-back change sends nothing and a committed one is sent by
+a worker, never by the user's request. A failed attempt enqueues the next
+one for when its backoff ends; `manage.py deliver_webhooks` (every minute,
+from the scheduler or cron) sends whatever is due besides, such as rows
+left by a sender that died. The delivery row is the log and the lock: a
+sender claims it before posting, so two workers never send it together,
+and its `event_id` (the body's "id") lets a receiver drop a repeat.
 
 Each attempt has a total deadline (`attempt_seconds`: connect, send and
 read together, `flows.outbox.transport`), kept well under the LEASE of its
@@ -32,7 +36,6 @@ import hmac
 import http.client
 import json
 import logging
-import threading
 import time
 import uuid
 from collections import Counter
@@ -42,9 +45,9 @@ from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connections, transaction
+from django.db import transaction
 
-from config import clock
+from config import clock, tasks
 from flows.models import Case, Status, Transition, Webhook, WebhookDelivery
 from flows.outbox.transport import post
 
@@ -148,31 +151,21 @@ def queue(
 
 
 def dispatch_on_commit(ids: list[int]) -> None:
-    """Send `ids` after the commit, without making the request wait."""
+    """Have `ids` sent after the commit, without making the request wait."""
     mode = settings.WEBHOOK_DISPATCH
     ids = ids[: settings.WEBHOOK_IMMEDIATE_MAX]
     if not ids or mode == "cron":
         return
     if mode == "inline":  # tests and debugging: in the caller's thread
         transaction.on_commit(partial(deliver, ids))
-    else:
-        transaction.on_commit(partial(_start_thread, ids))
+    else:  # in the transaction: the task commits with the rows
+        tasks.enqueue(send_deliveries, ids)
 
 
-def _start_thread(ids: list[int]) -> None:
-    threading.Thread(
-        target=_deliver_in_thread, args=(ids,), name="pilote-webhooks", daemon=True
-    ).start()
-
-
-def _deliver_in_thread(ids: list[int]) -> None:
-    try:
-        deliver(ids)
-    except Exception:  # noqa: BLE001 - logged; the cron command retries
-        logger.exception("webhook deliveries %s", ids)
-    finally:
-        # This thread's own connections only (back to the pool, if any).
-        connections.close_all()
+# The delivery rows keep their own attempts and backoff: no task retry.
+@tasks.background(max_attempts=1)
+def send_deliveries(ids: list[int]) -> dict:
+    return dict(deliver(ids))
 
 
 # --- What the services call ---------------------------------------------------------
@@ -298,7 +291,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _claim(delivery: WebhookDelivery) -> bool:
-    """Take a due delivery for this sender (thread or cron), or leave it."""
+    """Take a due delivery for this sender (a task or the command), or leave it."""
     now = clock.now()
     return (
         WebhookDelivery.objects.filter(
@@ -346,6 +339,10 @@ def attempt(delivery: WebhookDelivery) -> bool:
     else:
         changes |= {"next_attempt_at": now + backoff(attempts)}
     WebhookDelivery.objects.filter(pk=delivery.pk).update(**changes)
+    if "next_attempt_at" in changes and settings.WEBHOOK_DISPATCH == "task":
+        send_deliveries.using(run_after=changes["next_attempt_at"]).enqueue(
+            [delivery.pk]
+        )
     for name, value in changes.items():
         setattr(delivery, name, value)
     if error:

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from documents import services
 from documents.models import CompanyProfile
 from tests.factories import CaseFactory
+from tests.tasks import run_tasks
 
 SELLER = {
     "legal_name": "Atelier Bernard Agencement",
@@ -97,5 +98,6 @@ def issued(draft, member):
 def sent(issued, member, mailoutbox):
     """(quote, token): an issued quote sent to the client."""
     token = services.send_quote(issued, user=member, base_url="http://testserver/")
+    run_tasks()  # the e-mail leaves from a task
     issued.refresh_from_db()
     return issued, token

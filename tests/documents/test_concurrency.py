@@ -14,8 +14,10 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from documents import services
 from documents.models import Document, Quote
+from documents.services import after_answer
 from tests.documents.conftest import make_draft
 from tests.factories import CaseFactory
+from tests.tasks import run_tasks
 from tests.threads import run_in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,7 +57,20 @@ def test_two_simultaneous_acceptances_record_exactly_one(sent, mailoutbox):
     quote.refresh_from_db()
     assert quote.accepted_name == wins[0].quote.accepted_name
     assert AuditEvent.objects.filter(action="quote_accepted").count() == 1
+    assert run_tasks() == 1  # one task follows the one answer
     assert Document.objects.filter(category__code="contrat").count() == 1
+
+
+def test_two_runs_of_the_answer_task_at_once_store_one_signed_copy(sent):
+    quote, token = sent
+    services.accept_quote(token, name="Claire Martin", ip=None, user_agent="")
+
+    def finish(index: int):
+        return after_answer.finish_answer.call(quote.pk)
+
+    assert run_in_threads(2, finish) == ["done", "done"]
+    assert Document.objects.filter(category__code="contrat").count() == 1
+    assert AuditEvent.objects.filter(action="quote_signed_copy").count() == 1
 
 
 def _revision_pending_trial(case, member):

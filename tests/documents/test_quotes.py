@@ -8,16 +8,19 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 from pypdf import PdfReader
 
 from audit.models import AuditEvent
-from config import clock
+from config import clock, tasks
 from documents import selectors, services
 from documents.models import CompanyProfile, Document, Quote
 from flows.engine import services as flow_services
 from flows.engine.checklists import checklist_state
 from flows.models import Case, ChecklistItem, Notification, StatusChange
 from tests.documents.conftest import LINES, make_draft
+from tests.tasks import failed_tasks, run_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -207,7 +210,15 @@ def test_send_mails_the_pdf_and_a_link_and_stores_only_the_hash(
     expires = timezone.localtime(issued.token_expires_at)
     assert expires.date() == issued.valid_until + timedelta(days=1)
     assert (expires.hour, expires.minute) == (0, 0)
+    # Sent by a task after the commit, never inside the sending transaction.
+    assert mailoutbox == [] and issued.email_sent_at is None
+    assert run_tasks() == 1
     [message] = mailoutbox
+    issued.refresh_from_db()
+    assert issued.email_sent_at is not None and issued.email_error == ""
+    assert message.extra_headers["Message-ID"] == (
+        f"<quote-{issued.pk}-{issued.link_nonce}@localhost>"
+    )
     assert message.to == ["claire@boulangerie.example"]
     assert f"https://pilote.example/q/{token}/" in message.body
     assert issued.number in message.subject
@@ -237,13 +248,42 @@ def test_send_requires_an_issued_quote_and_an_email(draft, member, case):
         services.send_quote(Quote.objects.get(pk=issued.pk), user=member)
 
 
-def test_a_failed_send_changes_nothing(issued, member, settings):
+def test_a_failed_send_is_kept_and_retried_until_it_leaves_once(
+    issued, member, settings, mailoutbox
+):
     settings.EMAIL_BACKEND = "tests.documents.test_quotes.BrokenBackend"
-    with pytest.raises(OSError):
-        services.send_quote(issued, user=member)
+    token = services.send_quote(issued, user=member)
+    run_tasks()
     issued.refresh_from_db()
-    assert issued.status == Quote.Status.DRAFT and issued.token_hash is None
-    assert not AuditEvent.objects.filter(action="quote_sent").exists()
+    assert issued.status == Quote.Status.SENT and issued.email_sent_at is None
+    assert issued.email_error == "OSError: SMTP down"
+    [failed] = failed_tasks()
+    assert "SMTP down" in failed.traceback
+    # The retry waits (backoff); once due and the server back, it sends.
+    [retry] = DBTaskResult.objects.filter(status=TaskResultStatus.READY)
+    assert retry.run_after > timezone.now()
+    assert run_tasks() == 0
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    DBTaskResult.objects.filter(pk=retry.pk).update(run_after=timezone.now())
+    assert run_tasks() == 1
+    [message] = mailoutbox
+    assert token in message.body
+    issued.refresh_from_db()
+    assert issued.email_sent_at is not None and issued.email_error == ""
+    # Run again (a worker retrying a task it already ran): nothing more.
+    tasks.retry(DBTaskResult.objects.get(pk=retry.pk))
+    run_tasks()
+    assert len(mailoutbox) == 1
+
+
+def test_sending_again_before_the_mail_left_sends_only_the_new_link(
+    issued, member, mailoutbox
+):
+    first = services.send_quote(issued, user=member)
+    second = services.send_quote(Quote.objects.get(pk=issued.pk), user=member)
+    assert run_tasks() == 2
+    [message] = mailoutbox
+    assert second in message.body and first not in message.body
 
 
 class BrokenBackend:
@@ -294,6 +334,10 @@ def test_acceptance_records_evidence_signs_and_moves_the_case(
             user_agent="Mozilla/5.0 Test",
             comment="Allez-y.",
         )
+    # The page answers at once: the signed copy, the move and the e-mails
+    # come from one task.
+    assert answer.quote.signed_document_id is None and mailoutbox == []
+    assert run_tasks() == 1
     quote.refresh_from_db()
     assert quote.status == Quote.Status.ACCEPTED
     assert (quote.accepted_name, quote.accepted_ip, quote.accepted_user_agent) == (
@@ -316,13 +360,14 @@ def test_acceptance_records_evidence_signs_and_moves_the_case(
     # The case moved to its won status, as the client.
     case.refresh_from_db()
     assert case.status == "signe"
-    assert answer.moved_to.code == "signe"
     change = StatusChange.objects.filter(case=case).last()
     assert (change.by, change.actor_label) == (None, "client")
     assert change.reason == f"Devis {quote.number} accepté en ligne"
     event = AuditEvent.objects.get(action="quote_accepted")
     assert (event.actor, event.actor_label) == (None, "client")
     assert event.data["pdf_sha256"] == quote.pdf.sha256
+    copy_event = AuditEvent.objects.get(action="quote_signed_copy")
+    assert copy_event.data["signed_sha256"] == signed.sha256
     # The owner is told; the client gets the signed copy.
     owner_mail, receipt = mailoutbox
     assert owner_mail.to == [member.email]
@@ -348,11 +393,10 @@ def test_acceptance_without_a_passing_move_leaves_the_case_and_says_why(
     case = quote.case
     _to_quote_sent_status(case, manager)  # "Relance planifiée" not ticked
     mailoutbox.clear()
-    answer = services.accept_quote(token, name="Claire Martin", ip=None, user_agent="")
+    services.accept_quote(token, name="Claire Martin", ip=None, user_agent="")
+    run_tasks()
     case.refresh_from_db()
     assert case.status == "devis_envoye"
-    assert answer.moved_to is None
-    assert [f.code for f in answer.failures] == ["checklist"]
     assert not AuditEvent.objects.filter(action="transition_blocked").exists()
     assert "Relance planifiée" in mailoutbox[0].body
 
@@ -360,6 +404,7 @@ def test_acceptance_without_a_passing_move_leaves_the_case_and_says_why(
 def test_an_answered_link_changes_nothing(sent):
     quote, token = sent
     services.accept_quote(token, name="Claire Martin", ip=None, user_agent="")
+    run_tasks()
     signed_count = Document.objects.filter(category__code="contrat").count()
     with pytest.raises(services.QuoteLinkGone) as gone:
         services.accept_quote(token, name="Quelqu'un", ip=None, user_agent="")
@@ -378,6 +423,7 @@ def test_decline_records_the_reason(sent, mailoutbox, member):
     services.decline_quote(
         token, reason="Trop cher", ip="198.51.100.1", user_agent="UA"
     )
+    run_tasks()
     quote.refresh_from_db()
     assert quote.status == Quote.Status.DECLINED
     assert (quote.decline_reason, quote.declined_ip) == ("Trop cher", "198.51.100.1")

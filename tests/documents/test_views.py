@@ -13,6 +13,7 @@ from tests.conftest import make_user
 from tests.documents.conftest import make_draft
 from tests.documents.test_uploads import PDF_BYTES
 from tests.factories import CaseFactory
+from tests.tasks import run_tasks
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -327,6 +328,7 @@ def test_issue_then_send_from_the_case_page(client, member, case, draft, mailout
     )
     assert response.status_code == 200
     assert "Envoyé" in response.content.decode()
+    run_tasks()
     [message] = mailoutbox
     assert "http://testserver/q/" in message.body
 

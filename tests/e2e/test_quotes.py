@@ -17,6 +17,7 @@ from tests.conftest import PASSWORD, make_user
 from tests.documents.conftest import SELLER
 from tests.e2e.conftest import login
 from tests.factories import CaseFactory
+from tests.tasks import run_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -96,6 +97,13 @@ def test_build_issue_send_then_the_client_accepts(
     # Send: the client receives the PDF and the link.
     quotes.get_by_role("button", name="Envoyer au client").click()
     expect(quotes).to_contain_text("Envoyé à claire@boulangerie.example")
+    # The e-mail leaves from a task: the page says so until a worker ran it.
+    expect(quotes).to_contain_text("E-mail en cours d'envoi")
+    assert mailoutbox == []
+    assert run_tasks() == 1
+    page.reload()
+    expect(quotes).to_contain_text("Envoyé à claire@boulangerie.example")
+    expect(quotes).not_to_contain_text("E-mail en cours d'envoi")
     [message] = mailoutbox
     link = re.search(r"http://\S+/q/[\w-]+/", message.body).group(0)
 
@@ -128,6 +136,7 @@ def test_build_issue_send_then_the_client_accepts(
         client.fill("#id_comment", "Bon pour accord, merci.")
         client.get_by_role("button", name="J'accepte ce devis").click()
         expect(client.locator("h1")).to_contain_text("votre accord est enregistré")
+        assert run_tasks() == 1  # the signed copy, the move, the e-mails
 
         # The team's side: evidence, signed copy, the case moved to "Signé".
         page.reload()

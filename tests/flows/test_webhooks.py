@@ -24,6 +24,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.urls import reverse
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from config import clock
 from documents import services as document_services
@@ -33,6 +35,7 @@ from flows.models import Flow, Status, Transition, Webhook, WebhookDelivery
 from flows.outbox import webhooks
 from tests.documents.conftest import SELLER, make_draft
 from tests.factories import CaseFactory
+from tests.tasks import run_tasks
 
 State = WebhookDelivery.State
 
@@ -496,59 +499,32 @@ def test_a_dripping_receiver_is_cut_at_the_deadline(
     assert elapsed < webhooks.LEASE.total_seconds()
 
 
-# --- After the commit, never in the way -----------------------------------------------
-
-
-def _pilote_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "pilote-webhooks"]
+# --- From a task, never in the request ------------------------------------------------
 
 
 @pytest.mark.django_db(transaction=True)
 def test_no_delivery_for_a_rolled_back_change(
     loopback, receiver, settings, default_flow, member
 ):
-    settings.WEBHOOK_DISPATCH = "thread"
+    settings.WEBHOOK_DISPATCH = "task"
     make_hook(receiver.url)
     with pytest.raises(RuntimeError), transaction.atomic():
         case = CaseFactory(flow=default_flow, owner=member)
         services.move_case(case, "perdu", user=member, reason="Erreur")
         assert WebhookDelivery.objects.count() == 3  # queued inside...
+        assert DBTaskResult.objects.count() == 2  # ...with their tasks...
         raise RuntimeError("the business transaction fails")
-    assert WebhookDelivery.objects.count() == 0  # ...and gone with it
-    for thread in _pilote_threads():
-        thread.join(5)
+    assert WebhookDelivery.objects.count() == 0  # ...and gone with them
+    assert DBTaskResult.objects.count() == 0
+    assert run_tasks() == 0
     assert receiver.requests == []
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_stuck_receiver_never_holds_the_users_request(
-    loopback, receiver, settings, default_flow, member
-):
-    """The change commits and returns while the receiver is still busy."""
-    settings.WEBHOOK_DISPATCH = "thread"
-    settings.WEBHOOK_TIMEOUT = 5
-    receiver.gate = threading.Event()
-    make_hook(receiver.url, ["case.created"])
-
-    case = CaseFactory(flow=default_flow, owner=member)
-
-    # The service returned; the receiver has the POST but has not answered.
-    assert receiver.arrived.wait(5)
-    delivery = WebhookDelivery.objects.get()
-    assert delivery.state == State.PENDING and case.pk
-    receiver.gate.set()
-    for thread in _pilote_threads():
-        thread.join(5)
-    delivery.refresh_from_db()
-    assert delivery.state == State.DELIVERED
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_board_move_returns_while_the_receiver_is_stuck(
+def test_the_request_never_contacts_the_receiver_a_worker_does(
     loopback, receiver, settings, client, default_flow, member
 ):
-    settings.WEBHOOK_DISPATCH = "thread"
-    receiver.gate = threading.Event()
+    settings.WEBHOOK_DISPATCH = "task"
     make_hook(receiver.url, ["case.moved"])
     case = CaseFactory(flow=default_flow, owner=member)
     client.force_login(member)
@@ -557,11 +533,33 @@ def test_the_board_move_returns_while_the_receiver_is_stuck(
         {"target": "perdu", "expected_status": "nouveau", "reason": "Budget"},
     )
     assert response.status_code in (200, 302)
-    assert receiver.arrived.wait(5)
+    # Committed with its task; nothing was sent by the web process.
     assert WebhookDelivery.objects.get().state == State.PENDING
-    receiver.gate.set()
-    for thread in _pilote_threads():
-        thread.join(5)
+    assert receiver.requests == []
+    assert run_tasks() == 1
+    assert WebhookDelivery.objects.get().state == State.DELIVERED
+    assert len(receiver.requests) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_attempt_enqueues_the_next_for_the_end_of_its_backoff(
+    loopback, receiver, settings, default_flow, member
+):
+    settings.WEBHOOK_DISPATCH = "task"
+    receiver.answers = deque([(500, {})])
+    make_hook(receiver.url, ["case.created"])
+    CaseFactory(flow=default_flow, owner=member)
+    assert run_tasks() == 1
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.state == State.PENDING and delivery.attempts == 1
+    retry = DBTaskResult.objects.get(status=TaskResultStatus.READY)
+    assert retry.run_after == delivery.next_attempt_at
+    # Due: the worker sends it; the receiver answers 200 this time.
+    WebhookDelivery.objects.update(next_attempt_at=clock.now())
+    DBTaskResult.objects.filter(pk=retry.pk).update(run_after=clock.now())
+    assert run_tasks() == 1
+    delivery.refresh_from_db()
+    assert delivery.state == State.DELIVERED and delivery.attempts == 2
 
 
 # --- Targets ------------------------------------------------------------------------

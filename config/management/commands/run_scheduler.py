@@ -1,9 +1,14 @@
 """Pilote's periodic jobs, for setups without cron (the docker compose service).
 
-Every job is idempotent, so a restart, or a job run twice, is harmless.
-A daily job whose time today passed while no scheduler was running (a
-deploy, a crash, a reboot) runs once at start: `JobRun` remembers the last
-run of each job across restarts, so a second start does not run it again.
+At each job's time the scheduler enqueues it as a background task
+(`config.tasks.run_command`) that a worker runs. The task is keyed on the
+job and its time (the day, for a daily job), so two schedulers, on one
+host or several, enqueue each run once. Every job is idempotent besides,
+so a restart, or a job run twice, is harmless. A daily job whose time
+today passed while no scheduler was running (a deploy, a crash, a reboot)
+is enqueued once at start: `JobRun` remembers the last run of each job
+across restarts, so a second start does not run it again. `--once` runs
+every job here and now, without a worker.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 from django.utils import timezone
 
-from config import clock
+from config import clock, tasks
 from config.models import JobRun
 
 
@@ -35,6 +40,7 @@ JOBS = [
     Job("clearsessions", at="03:00"),
     Job("audit_verify", at="02:30"),
     Job("deliver_webhooks", every=60),
+    Job("prune_tasks", at="03:15"),
 ]
 
 
@@ -72,15 +78,23 @@ def first_runs(jobs: list[Job], now: datetime) -> dict[str, datetime]:
     }
 
 
+def job_key(job: Job, due: datetime) -> str:
+    """The same for every scheduler enqueueing this run of `job`."""
+    if job.every:
+        return f"job:{job.command}:{int(due.timestamp()) // job.every}"
+    return f"job:{job.command}:{timezone.localdate(due).isoformat()}"
+
+
 def record_run(job: Job, at: datetime) -> None:
     JobRun.objects.update_or_create(command=job.command, defaults={"last_run_at": at})
 
 
 class Command(BaseCommand):
     help = (
-        "Run Pilote's periodic jobs forever: reminders 07:30, quote expiry 00:15, "
-        "session cleanup 03:00, audit chain check 02:30, webhook retries every "
-        "minute. Use cron instead if you have it (see README)."
+        "Enqueue Pilote's periodic jobs, forever, for the task workers: reminders "
+        "07:30, quote expiry 00:15, session cleanup 03:00, audit chain check "
+        "02:30, task pruning 03:15, webhook retries every minute. Use cron "
+        "instead if you have it (see README)."
     )
 
     def add_arguments(self, parser):
@@ -93,7 +107,7 @@ class Command(BaseCommand):
         jobs = [job for job in JOBS if job.command in available]
         if once:
             for job in jobs:
-                self._run(job)
+                self._run(job, inline=True)
             return
         stopping = False
 
@@ -125,10 +139,15 @@ class Command(BaseCommand):
                 self._run(job)
                 due[job.command] = next_run(job, clock.now())
 
-    def _run(self, job: Job) -> None:
+    def _run(self, job: Job, *, inline: bool = False) -> None:
         started = clock.now()
         try:
-            call_command(job.command, stdout=self.stdout, stderr=self.stderr)
+            if inline:
+                call_command(job.command, stdout=self.stdout, stderr=self.stderr)
+            elif tasks.enqueue(
+                tasks.run_command, job.command, key=job_key(job, started)
+            ):
+                self.stdout.write(f"{job.command} enqueued")
         except SystemExit as exit_:  # audit_verify exits 1 on a broken chain
             if exit_.code:
                 self.stderr.write(f"{job.command} exited with {exit_.code}")

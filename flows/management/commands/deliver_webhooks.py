@@ -7,8 +7,8 @@ from flows.outbox import webhooks
 
 class Command(BaseCommand):
     help = (
-        "Send due webhook deliveries (first attempts left by the after-commit "
-        "thread and retries with backoff). Run it every minute."
+        "Send due webhook deliveries (retries with backoff, and what a stopped "
+        "task worker left). Run it every minute."
     )
 
     def add_arguments(self, parser):
