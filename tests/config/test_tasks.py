@@ -88,7 +88,9 @@ def test_an_admin_sees_failed_tasks_with_their_error_and_runs_one_again(
 @pytest.mark.django_db
 def test_a_member_cannot_see_the_tasks(client, member):
     client.force_login(member)
-    response = client.get(reverse("admin:django_tasks_database_dbtaskresult_changelist"))
+    response = client.get(
+        reverse("admin:django_tasks_database_dbtaskresult_changelist")
+    )
     assert response.status_code == 302  # to the admin login
 
 
