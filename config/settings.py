@@ -100,7 +100,7 @@ MIDDLEWARE = [
     "config.middleware.SessionLifetimeMiddleware",
     # After authentication: it asks request.user once the view has answered.
     "config.middleware.SecurityHeadersMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "config.middleware.LoginRequiredMiddleware",
     # After the login check: the second step, staff enrolment, session list.
     "config.account.middleware.SecondStepMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -291,6 +291,9 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 HTTPS = env_bool("HTTPS", not DEBUG)
+# The health probes (config.health) answer plain HTTP: a load balancer or
+# Docker asks gunicorn directly, without the proxy's X-Forwarded-Proto.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 if HTTPS:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
