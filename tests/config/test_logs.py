@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditEvent
+from audit.services import verify_chain
 from config.logs import RequestContextFilter
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -137,6 +140,26 @@ def test_an_error_response_carries_the_id_too(client, settings):
     response = client.get("/healthz", HTTP_HOST="evil.example")
     assert response.status_code == 400
     assert GENERATED.fullmatch(response["X-Request-ID"])
+
+
+def test_the_login_event_stores_the_request_id_of_its_response(client, member):
+    response = client.post(
+        reverse("login"), {"username": "louis", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="login")
+    assert event.request_id == response["X-Request-ID"]
+    assert verify_chain().ok
+
+
+def test_the_proxys_id_reaches_the_audit_event(client, member, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    client.post(
+        reverse("login"),
+        {"username": "louis", "password": PASSWORD},
+        HTTP_X_REQUEST_ID="edge-4242",
+    )
+    assert AuditEvent.objects.get(action="login").request_id == "edge-4242"
 
 
 def _log_format(**env: str) -> str:
