@@ -55,6 +55,11 @@ class AuditEvent(models.Model):
     data = models.JSONField(_("données"), default=dict, blank=True)
     ip = models.GenericIPAddressField(_("adresse IP"), null=True, blank=True)
     user_agent = models.CharField(_("navigateur"), max_length=300, blank=True)
+    # The request's X-Request-ID (config.logs), to find its log lines; "" for
+    # commands and for events older than the field.
+    request_id = models.CharField(
+        _("identifiant de requête"), max_length=64, blank=True, default=""
+    )
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
 

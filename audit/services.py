@@ -19,7 +19,7 @@ from django.utils.ipv6 import clean_ipv6_address
 
 from audit import context
 from audit.models import GENESIS_HASH, AuditChainHead, AuditEvent, AuditVerification
-from config import clock
+from config import clock, logs
 
 CLIENT = "client"
 SYSTEM = "system"
@@ -48,20 +48,27 @@ def _ip(value: str | None) -> str | None:
 
 
 def canonical(event: AuditEvent) -> str:
-    """The canonical JSON of an event's content (all but its number and hashes)."""
+    """The canonical JSON of an event's content (all but its number and hashes).
+
+    The request id is hashed only when there is one: events written before
+    it existed (and those of commands) keep the digest they were chained with.
+    """
+    content = {
+        "at": event.at.astimezone(UTC).isoformat(),
+        "actor": event.actor_id,
+        "actor_label": event.actor_label,
+        "action": event.action,
+        "case": event.case_id,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "data": event.data,
+        "ip": event.ip,
+        "user_agent": event.user_agent,
+    }
+    if event.request_id:
+        content["request_id"] = event.request_id
     return json.dumps(
-        {
-            "at": event.at.astimezone(UTC).isoformat(),
-            "actor": event.actor_id,
-            "actor_label": event.actor_label,
-            "action": event.action,
-            "case": event.case_id,
-            "object_type": event.object_type,
-            "object_id": event.object_id,
-            "data": event.data,
-            "ip": event.ip,
-            "user_agent": event.user_agent,
-        },
+        content,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
@@ -129,6 +136,7 @@ def record(
         data=_clean(data),
         ip=_ip(request.ip) if request else None,
         user_agent=request.user_agent if request else "",
+        request_id=logs.current_request_id(),
     )
     # savepoint=False: join the caller's transaction without extra queries;
     # alone, this opens its own so the lock lasts until the insert commits.
@@ -160,10 +168,10 @@ WITH old AS (
 )
 INSERT INTO {AuditEvent._meta.db_table}
     (sequence, at, actor_id, actor_label, action, case_id, object_type, object_id,
-     data, ip, user_agent, prev_hash, hash)
+     data, ip, user_agent, request_id, prev_hash, hash)
 SELECT new.sequence, %(at)s, %(actor)s, %(actor_label)s, %(action)s, %(case)s,
        %(object_type)s, %(object_id)s, %(data)s::jsonb, %(ip)s::inet, %(user_agent)s,
-       new.prev_hash, new.hash
+       %(request_id)s, new.prev_hash, new.hash
 FROM new
 RETURNING id, sequence, prev_hash, hash
 """
@@ -182,6 +190,7 @@ def _append_postgresql(event: AuditEvent) -> None:
         "data": json.dumps(event.data),
         "ip": event.ip,
         "user_agent": event.user_agent,
+        "request_id": event.request_id,
     }
     with connection.cursor() as cursor:
         cursor.execute(_APPEND_SQL, params)

@@ -65,6 +65,7 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
         "data",
         "ip",
         "user_agent",
+        "request_id",
         "hash",
     ]
 
@@ -87,6 +88,7 @@ def audit_export(request: HttpRequest) -> StreamingHttpResponse:
                 event.data,
                 event.ip or "",
                 event.user_agent,
+                event.request_id,
                 event.hash,
             ]
 

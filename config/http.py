@@ -1,6 +1,6 @@
 """Request typing, the one place that decides who the client is, the one
-way to read a number from the query string and the one way to follow a
-`next` parameter."""
+way to read a number from the query string, the one way to follow a
+`next` parameter, and which requests are health probes."""
 
 import re
 from collections.abc import Mapping
@@ -112,3 +112,15 @@ def safe_next(request: HttpRequest, url: str | None, default: str) -> str:
     ):
         return url
     return resolve_url(default)
+
+
+# --- Health probes --------------------------------------------------------------
+
+# The load balancer's and Docker's probes (config.health). The middleware
+# that reads the session or the user skips them: with a cookie, that read is
+# a query, and /readyz must answer 503, not 500, while the database is down.
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def is_probe(request: HttpRequest) -> bool:
+    return request.path_info in PROBE_PATHS

@@ -1,5 +1,5 @@
-"""Session lifetime (an idle timeout and an absolute one), and the headers
-Django's SecurityMiddleware does not send."""
+"""Session lifetime (an idle timeout and an absolute one), the login check,
+and the headers Django's SecurityMiddleware does not send."""
 
 import time
 from collections.abc import Callable
@@ -7,8 +7,11 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth import middleware as auth_middleware
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils.translation import gettext as _
+
+from config.http import is_probe
 
 LOGIN_AT_KEY = "pilote_login_at"
 TOUCHED_AT_KEY = "pilote_touched_at"
@@ -23,7 +26,9 @@ class SessionLifetimeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = getattr(request, "user", None)
+        # A health probe never reads the session: /readyz must answer 503,
+        # not 500, while the database is down.
+        user = None if is_probe(request) else getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             now = int(time.time())
             login_at = request.session.get(LOGIN_AT_KEY)
@@ -37,6 +42,20 @@ class SessionLifetimeMiddleware:
                 # SESSION_COOKIE_AGE: that is the idle timeout.
                 request.session[TOUCHED_AT_KEY] = now
         return self.get_response(request)
+
+
+class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
+    """Django's, asking who the user is only for a view that needs a login.
+
+    Django's reads request.user first, for every view: with a session
+    cookie that is a query, and a health probe (config.health) must answer
+    while the database is down. A public view passes either way.
+    """
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if not getattr(view_func, "login_required", True):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)
 
 
 # Browser features Pilote never uses, denied to the page and to any frame in
@@ -88,7 +107,7 @@ class SecurityHeadersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-        user = getattr(request, "user", None)
+        user = None if is_probe(request) else getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             response.setdefault("Cache-Control", "no-store, private")
         return response

@@ -87,6 +87,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response carries X-Request-ID, a 400 or a 500 too.
+    "config.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -98,9 +100,11 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "config.middleware.SessionLifetimeMiddleware",
+    # The user's id on the log lines of the view (after the session check).
+    "config.logs.LogUserMiddleware",
     # After authentication: it asks request.user once the view has answered.
     "config.middleware.SecurityHeadersMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "config.middleware.LoginRequiredMiddleware",
     # After the login check: the second step, staff enrolment, session list.
     "config.account.middleware.SecondStepMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -294,6 +298,9 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 HTTPS = env_bool("HTTPS", not DEBUG)
+# The health probes (config.health) answer plain HTTP: a load balancer or
+# Docker asks gunicorn directly, without the proxy's X-Forwarded-Proto.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 if HTTPS:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
@@ -384,10 +391,36 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SIMPLE_HISTORY_REVERT_DISABLED = True
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
+# One JSON object per line in production, plain text in development; each
+# line names its request id and user (config/logs.py, docs/deployment.md).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "").strip().lower() or (
+    "text" if DEBUG else "json"
+)
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'text'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "request": {
+            "()": "config.logs.RequestContextFilter",
+            # No request or no user: null in JSON, "-" in text.
+            "placeholder": None if LOG_FORMAT == "json" else "-",
+        }
+    },
+    "formatters": {
+        "json": {"()": "config.logs.JsonFormatter"},
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s user=%(user_id)s] %(message)s"
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }

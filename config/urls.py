@@ -2,10 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from config import views
+from config import health, views
 from flows.intake.views import lead_form
 
 urlpatterns = [
+    # Health probes for load balancers and Docker (docs/deployment.md); the
+    # paths are config.http.PROBE_PATHS.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path(
         "",
         RedirectView.as_view(pattern_name="flows:board", permanent=False),

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django_htmx.http import HttpResponseClientRedirect
 
 from config.account import mfa, sessions
+from config.http import is_probe
 
 ALWAYS_ALLOWED = {"logout", "set_language"}
 ALLOWED = {
@@ -39,12 +40,16 @@ class SecondStepMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        sessions.track(request)
+        # Health probes never read the session (config.health).
+        if not is_probe(request):
+            sessions.track(request)
         return response
 
     def process_view(
         self, request: HttpRequest, view_func, view_args, view_kwargs
     ) -> HttpResponse | None:
+        if is_probe(request):
+            return None
         step = mfa.pending_step(request)
         if step is None:
             return None

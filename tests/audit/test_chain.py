@@ -1,5 +1,6 @@
 """The audit chain: append-only, tamper-evident, linear under concurrency."""
 
+import json
 import threading
 from io import StringIO
 
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from audit import services, triggers
 from audit.models import AppendOnlyError, AuditEvent, AuditVerification
+from config import logs
 from flows.engine import services as flow_services
 
 pytestmark = pytest.mark.django_db
@@ -116,6 +118,42 @@ def test_tampered_payload_is_detected():
     code, output = _verify()
     assert code == 1
     assert "BROKEN at event 3" in output and "modified" in output
+
+
+# The content hashed before events had a request id.
+LEGACY_KEYS = {
+    "at",
+    "actor",
+    "actor_label",
+    "action",
+    "case",
+    "object_type",
+    "object_id",
+    "data",
+    "ip",
+    "user_agent",
+}
+
+
+def test_the_request_id_is_hashed_only_when_there_is_one(monkeypatch):
+    """An event without one (a command, every event older than the field)
+    hashes the same content as before; a stored id cannot change unseen."""
+    plain = services.record("test_event")
+    assert plain.request_id == ""
+    assert set(json.loads(services.canonical(plain))) == LEGACY_KEYS
+    monkeypatch.setattr(logs, "current_request_id", lambda: "edge-1")
+    tagged = services.record("test_event")
+    tagged.refresh_from_db()
+    assert tagged.request_id == "edge-1"
+    assert json.loads(services.canonical(tagged))["request_id"] == "edge-1"
+    assert _verify()[0] == 0
+    with _TriggersOff() as cursor:
+        cursor.execute(
+            f"UPDATE {triggers.EVENT} SET request_id = 'edge-2' WHERE sequence = 2"
+        )
+    code, output = _verify()
+    assert code == 1
+    assert "BROKEN at event 2" in output and "modified" in output
 
 
 def test_deleted_row_is_detected():

@@ -5,6 +5,7 @@ from audit import services
 from audit.models import AuditEvent
 from flows.engine import services as flow_services
 from flows.models import ChecklistItem
+from tests.conftest import PASSWORD
 from tests.factories import CaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +87,16 @@ def test_case_timeline_merges_ticks_and_refusals(client, member, default_flow):
         case.get_absolute_url() + "?show=checklist", headers={"HX-Request": "true"}
     ).content.decode()
     assert "Coché : Besoin noté" in only and "Appel prévu" not in only
+
+
+def test_the_log_and_its_export_show_each_events_request_id(client, manager):
+    response = client.post(
+        reverse("login"), {"username": "manon", "password": PASSWORD}
+    )
+    request_id = response["X-Request-ID"]
+    html = client.get(reverse("audit:log")).content.decode()
+    assert f"<code>{request_id}</code>" in html
+    export = client.get(reverse("audit:export"))
+    body = b"".join(export.streaming_content).decode("utf-8")
+    assert '"request_id";"hash"' in body
+    assert f'"{request_id}"' in body
