@@ -194,10 +194,24 @@ def test_dockerfile_installs_the_weasyprint_libraries():
     assert "rm -rf /var/lib/apt/lists/*" in " ".join(apt_lines)
 
 
-def test_dockerfile_installs_runtime_dependencies_only():
+def test_dockerfile_installs_the_runtime_lock_with_hashes():
+    installs = [
+        line for line in _instructions(DOCKERFILE.read_text()) if "pip install" in line
+    ]
+    assert installs == ["RUN pip install --require-hashes -r requirements.lock"]
     text = DOCKERFILE.read_text()
-    assert "pip install ." in text
+    assert "requirements-dev.lock" not in text
     assert "[dev]" not in text
+
+
+def test_dockerfile_health_check_asks_readyz_over_https():
+    (check,) = [
+        line
+        for line in _instructions(DOCKERFILE.read_text())
+        if line.startswith("HEALTHCHECK")
+    ]
+    assert "'http://127.0.0.1:8000/readyz'" in check
+    assert "{'X-Forwarded-Proto': 'https'}" in check
 
 
 @pytest.mark.parametrize("path", [DOCKERFILE, ENTRYPOINT])
