@@ -76,17 +76,22 @@ def pilote_deploy_checks(app_configs, **kwargs) -> list[Warning]:
         )
     if "axes" not in settings.INSTALLED_APPS:
         warnings.append(Warning("Login attempts are not throttled.", id="pilote.W006"))
-    if not settings.DEBUG and (flaw := _unshared_cache()):
-        warnings.append(
-            Warning(
-                f"Rate limits and login throttling count in the default cache, "
-                f"which {flaw}.",
-                hint="Set REDIS_URL to a Redis that every process shares "
-                "(docs/deployment.md).",
-                id="pilote.W008",
-            )
-        )
     return warnings
+
+
+@register(Tags.security, Tags.caches, deploy=True)
+def pilote_cache_check(app_configs, **kwargs) -> list[Warning]:
+    if settings.DEBUG or not (flaw := _unshared_cache()):
+        return []
+    return [
+        Warning(
+            "Rate limits and login throttling count in the default cache, "
+            f"which {flaw}.",
+            hint="Set REDIS_URL to a Redis that every process shares "
+            "(docs/deployment.md).",
+            id="pilote.W008",
+        )
+    ]
 
 
 def _unshared_cache() -> str:

@@ -82,7 +82,7 @@ def test_check_deploy_flags_a_cache_of_each_process_without_redis():
 def test_deploy_check_warns_when_counts_are_not_shared(settings, backend):
     settings.DEBUG = False
     settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": "pilote-test"}}
-    (warning,) = [w for w in checks.pilote_deploy_checks(None) if w.id == "pilote.W008"]
+    (warning,) = [w for w in checks.pilote_cache_check(None) if w.id == "pilote.W008"]
     assert "Rate limits and login throttling" in warning.msg
     assert "REDIS_URL" in warning.hint
 
@@ -95,7 +95,7 @@ def test_deploy_check_accepts_redis(settings):
             "LOCATION": "redis://redis:6379/0",
         }
     }
-    assert "pilote.W008" not in [w.id for w in checks.pilote_deploy_checks(None)]
+    assert "pilote.W008" not in [w.id for w in checks.pilote_cache_check(None)]
 
 
 def test_deploy_check_leaves_development_alone(settings):
@@ -103,7 +103,7 @@ def test_deploy_check_leaves_development_alone(settings):
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     }
-    assert "pilote.W008" not in [w.id for w in checks.pilote_deploy_checks(None)]
+    assert "pilote.W008" not in [w.id for w in checks.pilote_cache_check(None)]
 
 
 def test_start_refuses_without_a_secret_key():
