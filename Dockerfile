@@ -27,12 +27,11 @@ RUN groupadd --system --gid 10001 pilote \
 
 WORKDIR /app
 
-# Dependencies first, so a code change does not reinstall them. The
-# pyproject declares no packages: this installs the runtime dependencies
-# only (not the `dev` extra).
-COPY pyproject.toml ./
-RUN pip install . \
-    && rm -rf build ./*.egg-info
+# Dependencies first, so a code change does not reinstall them: the runtime
+# lock only (not the `dev` one), every file checked against its hash. The
+# pyproject declares no packages, so the project itself needs no install.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 
 COPY . .
 
@@ -49,10 +48,12 @@ USER pilote
 
 EXPOSE 8000
 
-# The login page is public. The request comes from inside the container, so
-# ALLOWED_HOSTS must include 127.0.0.1. X-Forwarded-Proto avoids the HTTPS
-# redirect (honoured when TRUSTED_PROXY_COUNT > 0, as behind the proxy).
+# /readyz is public: 200 when the app is ready to serve, 503 otherwise
+# (urlopen raises it, so the check fails). The request comes from inside the
+# container, so ALLOWED_HOSTS must include 127.0.0.1. X-Forwarded-Proto
+# avoids the HTTPS redirect (honoured when TRUSTED_PROXY_COUNT > 0, as
+# behind the proxy).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request as u; r = u.Request('http://127.0.0.1:8000/accounts/login/', headers={'X-Forwarded-Proto': 'https'}); sys.exit(0 if u.urlopen(r, timeout=4).status == 200 else 1)"]
+    CMD ["python", "-c", "import sys, urllib.request as u; r = u.Request('http://127.0.0.1:8000/readyz', headers={'X-Forwarded-Proto': 'https'}); sys.exit(0 if u.urlopen(r, timeout=4).status == 200 else 1)"]
 
 ENTRYPOINT ["/app/docker/entrypoint.sh"]

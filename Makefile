@@ -4,18 +4,39 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test test-fast e2e lint format messages install clean
+# pip-tools lives in its own venv: it must not land in the project's.
+LOCK_VENV ?= .venv-lock
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet \
+	--generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+
+.PHONY: run test test-fast e2e lint format messages install lock clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet ".[dev]"
+# Exactly the locked versions, each checked against its hash; then the
+# project itself, whose dependencies are all in the lock already.
+$(VENV)/.installed: requirements-dev.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps .
 	@touch $@
 
 install: $(VENV)/.installed
+
+## Regenerate requirements.lock (runtime) and requirements-dev.lock (runtime +
+## dev) from pyproject.toml, with hashes. Versions already locked are kept:
+## LOCK_ARGS="--upgrade-package NAME" (or --upgrade) moves them.
+lock: $(LOCK_VENV)/bin/pip-compile
+	$(PIP_COMPILE) $(LOCK_ARGS) --output-file requirements.lock pyproject.toml
+	$(PIP_COMPILE) $(LOCK_ARGS) --extra dev --constraint requirements.lock \
+		--output-file requirements-dev.lock pyproject.toml
+
+$(LOCK_VENV)/bin/pip-compile:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet pip-tools==7.6.2
 
 ## Development server and a task worker on the embedded SQLite database,
 ## with demo data.

@@ -2,8 +2,10 @@
 
 With the default LocMemCache each worker process counts on its own, so the
 effective limit is the setting times the number of processes; a shared cache
-(Redis, Memcached, database cache) makes it global. Good enough to slow
-down scraping and guessing; the tokens themselves are 256-bit random.
+with atomic increments (Redis: REDIS_URL) makes it global and exact. The
+database and file caches share the count but increment by read-then-write,
+so concurrent hits can be lost (deploy check pilote.W008). Good enough to
+slow down scraping and guessing; the tokens themselves are 256-bit random.
 """
 
 from __future__ import annotations

@@ -194,10 +194,24 @@ def test_dockerfile_installs_the_weasyprint_libraries():
     assert "rm -rf /var/lib/apt/lists/*" in " ".join(apt_lines)
 
 
-def test_dockerfile_installs_runtime_dependencies_only():
+def test_dockerfile_installs_the_runtime_lock_with_hashes():
+    installs = [
+        line for line in _instructions(DOCKERFILE.read_text()) if "pip install" in line
+    ]
+    assert installs == ["RUN pip install --require-hashes -r requirements.lock"]
     text = DOCKERFILE.read_text()
-    assert "pip install ." in text
+    assert "requirements-dev.lock" not in text
     assert "[dev]" not in text
+
+
+def test_dockerfile_health_check_asks_readyz_over_https():
+    (check,) = [
+        line
+        for line in _instructions(DOCKERFILE.read_text())
+        if line.startswith("HEALTHCHECK")
+    ]
+    assert "'http://127.0.0.1:8000/readyz'" in check
+    assert "{'X-Forwarded-Proto': 'https'}" in check
 
 
 @pytest.mark.parametrize("path", [DOCKERFILE, ENTRYPOINT])
@@ -238,3 +252,44 @@ def test_scheduler_runs_the_periodic_jobs_with_the_app_image(compose):
     assert scheduler["build"] == services["app"]["build"]
     assert scheduler["depends_on"]["db"]["condition"] == "service_healthy"
     assert "${SECRET_KEY:?" in scheduler["environment"]["SECRET_KEY"]
+
+
+def test_worker_runs_tasks_with_the_app_image_env_and_media(compose):
+    services = compose["services"]
+    worker, scheduler = services["worker"], services["scheduler"]
+    assert worker["command"] == ["python", "manage.py", "run_worker"]
+    assert worker["build"] == services["app"]["build"]
+    assert worker["env_file"] == services["app"]["env_file"]
+    assert _environment(worker) == _environment(scheduler)
+    assert _named_volumes(worker) == _named_volumes(services["app"])
+    assert worker["depends_on"]["db"]["condition"] == "service_healthy"
+
+
+def test_redis_keeps_nothing_and_answers_ping(compose):
+    redis = compose["services"]["redis"]
+    assert redis["image"] == "redis:7"
+    command = redis["command"]
+    assert command[0] == "redis-server"
+    # --save '': no snapshot; --appendonly no: no log. Counts only.
+    assert command[command.index("--save") + 1] == ""
+    assert command[command.index("--appendonly") + 1] == "no"
+    assert "volumes" not in redis
+    assert "ports" not in redis
+    assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+
+
+@pytest.mark.parametrize("name", ["app", "worker", "scheduler"])
+def test_every_process_counts_in_the_one_redis(compose, name):
+    service = compose["services"][name]
+    assert _environment(service)["REDIS_URL"] == "redis://redis:6379/0"
+    assert service["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+@pytest.mark.parametrize("name", ["worker", "scheduler"])
+def test_processes_without_a_port_have_no_http_health_check(compose, name):
+    service = compose["services"][name]
+    assert "ports" not in service
+    # Same image as the app: without this they would inherit its /readyz check.
+    assert service["healthcheck"] == {"disable": True}
+    # After the app's start has applied the migrations.
+    assert service["depends_on"]["app"]["condition"] == "service_healthy"

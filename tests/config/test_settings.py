@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from config import checks
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PRODUCTION_ENV = {
@@ -16,6 +18,8 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "pilote.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://pilote.example.com",
     "DATABASE_URL": "postgres://pilote:secret@db:5432/pilote",
+    # Only read by the cache on first use: the check does not connect.
+    "REDIS_URL": "redis://redis:6379/0",
 }
 
 
@@ -30,6 +34,7 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
             "HTTPS",
             "DATABASE_URL",
             "ALLOWED_HOSTS",
+            "REDIS_URL",
             "DJANGO_ALLOW_ASYNC_UNSAFE",
         }
     }
@@ -54,6 +59,51 @@ def test_check_deploy_flags_a_wildcard_host():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode != 0
     assert "pilote.W001" in result.stdout + result.stderr
+
+
+def test_check_deploy_flags_a_cache_of_each_process_without_redis():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "REDIS_URL"}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "pilote.W008" in output
+    assert "Set REDIS_URL" in output
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.cache.backends.locmem.LocMemCache",
+        "django.core.cache.backends.db.DatabaseCache",
+        "django.core.cache.backends.dummy.DummyCache",
+        "django.core.cache.backends.filebased.FileBasedCache",
+    ],
+)
+def test_deploy_check_warns_when_counts_are_not_shared(settings, backend):
+    settings.DEBUG = False
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": "pilote-test"}}
+    (warning,) = [w for w in checks.pilote_cache_check(None) if w.id == "pilote.W008"]
+    assert "Rate limits and login throttling" in warning.msg
+    assert "REDIS_URL" in warning.hint
+
+
+def test_deploy_check_accepts_redis(settings):
+    settings.DEBUG = False
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://redis:6379/0",
+        }
+    }
+    assert "pilote.W008" not in [w.id for w in checks.pilote_cache_check(None)]
+
+
+def test_deploy_check_leaves_development_alone(settings):
+    settings.DEBUG = True
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    }
+    assert "pilote.W008" not in [w.id for w in checks.pilote_cache_check(None)]
 
 
 def test_start_refuses_without_a_secret_key():
