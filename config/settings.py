@@ -471,11 +471,12 @@ LOGGING["loggers"]["weasyprint.progress"] = {"level": "WARNING"}
 
 # --- Data in and out ---------------------------------------------------------
 # CSV import (docs/data-in-and-out.md): the largest file and row count accepted,
-# and how many cases one INSERT writes.
+# how many cases one INSERT writes, the row count above which a background
+# task imports (with a progress bar), and how long uploads wait.
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 10 * 1024 * 1024)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 20_000)
 IMPORT_BATCH_SIZE = 500
-# Uploaded files wait this long for their import, then are deleted.
+IMPORT_BACKGROUND_ROWS = env_int("IMPORT_BACKGROUND_ROWS", 2000)
 IMPORT_FILE_RETENTION_HOURS = env_int("IMPORT_FILE_RETENTION_HOURS", 24)
 # Public lead form (/lead/, off until an admin enables it): submissions per IP
 # address per window (same limiter as the quote link), the minimum time a
@@ -495,6 +496,5 @@ WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 WEBHOOK_DISPATCH = os.environ.get("WEBHOOK_DISPATCH", "task").strip() or "task"
 WEBHOOK_TIMEOUT = env_int("WEBHOOK_TIMEOUT", 5)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
-# The task of one transaction sends at most this many of its deliveries (an
-# import creates thousands); the command sends the rest.
+# Deliveries one transaction's task sends; the command sends the rest.
 WEBHOOK_IMMEDIATE_MAX = env_int("WEBHOOK_IMMEDIATE_MAX", 50)

@@ -144,6 +144,7 @@ def drain() -> int:
         worker_id=f"drain-{os.getpid()}",
         excluded_queue_names=[],
     )
+    beat(worker.worker_id)  # alive, so no worker takes its task for stranded
     count = 0
     while (row := DBTaskResult.objects.ready().first()) is not None:
         row.claim(worker.worker_id)

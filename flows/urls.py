@@ -48,6 +48,11 @@ urlpatterns = [
     # Data in and out (issue 8): CSV import for managers.
     path("import/", imports.import_upload, name="import_upload"),
     path("import/<str:token>/", imports.import_preview, name="import_preview"),
+    path(
+        "import/<str:token>/progress/",
+        imports.import_progress,
+        name="import_progress",
+    ),
     path("import/<str:token>/done/", imports.import_done, name="import_done"),
     path("import/<str:token>/errors.csv", imports.import_errors, name="import_errors"),
 ]

@@ -25,6 +25,8 @@ class ImportRun(models.Model):
 
     class State(models.TextChoices):
         UPLOADED = "uploaded", _("chargé")
+        # A large file, imported by a background task (docs/data-in-and-out.md).
+        RUNNING = "running", _("import en cours")
         IMPORTED = "imported", _("importé")
 
     token = models.CharField(

@@ -14,6 +14,7 @@ from flows.intake import leadform
 from flows.models import Case
 from tests.conftest import PASSWORD, make_user
 from tests.e2e.conftest import login
+from tests.tasks import run_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -114,3 +115,29 @@ def test_visitor_sends_the_lead_form(page, live_server, django_user_model, setti
     expect(page.locator("main")).to_contain_text("Votre demande est bien arrivée")
     case = Case.objects.get()
     assert (case.source, case.contact_name) == ("formulaire", "Jeanne Martin")
+
+
+def test_a_large_import_runs_in_a_task_behind_a_progress_bar(
+    page, live_server, django_user_model, tmp_path, settings
+):
+    """On a phone: the bar shows at once, the result comes once a worker ran."""
+    settings.IMPORT_BACKGROUND_ROWS = 2
+    _world(django_user_model)
+    page.set_viewport_size({"width": 360, "height": 740})
+    login(page, live_server, "manon", PASSWORD)
+    page.goto(f"{live_server.url}/import/")
+    page.get_by_label("Fichier CSV").set_input_files(str(_excel_file(tmp_path)))
+    page.get_by_role("button", name="Charger et voir l'aperçu").click()
+    page.wait_for_url(re.compile(r"/import/[\w-]+/$"))
+    page.get_by_role("button", name="Importer 2 dossiers").click()
+    page.wait_for_url(re.compile(r"/progress/$"))
+    expect(page.locator("h1")).to_contain_text("en cours")
+    expect(page.locator("progress#import-bar")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert Case.objects.count() == 0
+
+    assert run_tasks() == 1
+    # htmx polls the bar every second and follows the server to the result.
+    page.wait_for_url(re.compile(r"/done/$"), timeout=10_000)
+    expect(page.locator("main")).to_contain_text("dossiers créés")
+    assert Case.objects.count() == 2

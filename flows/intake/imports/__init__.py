@@ -8,11 +8,18 @@ this package, through the names below:
 - `parsing`: amounts, dates and times as French spreadsheets write them;
 - `validation`: the options and each row checked cell by cell;
 - `running`: the preview, the invalid rows as CSV, the import;
-- `storage`: uploaded files, kept then purged.
+- `storage`: uploaded files, kept then purged;
+- `background`: large files imported by a task, with their progress.
 
 The modules import one another directly, never through this file.
 """
 
+from flows.intake.imports.background import (
+    import_in_background,
+    progress,
+    row_count,
+    start,
+)
 from flows.intake.imports.mapping import FIELDS, guess_mapping, mapping_problems
 from flows.intake.imports.parsing import (
     parse_amount,
@@ -62,6 +69,7 @@ __all__ = [
     "describe_errors",
     "error_lines",
     "guess_mapping",
+    "import_in_background",
     "import_owners",
     "importable_statuses",
     "info_of",
@@ -71,11 +79,14 @@ __all__ = [
     "parse_datetime",
     "path_source",
     "preview",
+    "progress",
     "purge_old_files",
+    "row_count",
     "rows",
     "run_import",
     "save_upload",
     "sniff",
+    "start",
     "storage_source",
     "validate",
     "working_days_after",

@@ -8,7 +8,7 @@ and records one `import` audit event.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -32,6 +32,8 @@ from flows.outbox import webhooks
 
 # How many invalid or duplicate rows the preview lists (all are counted).
 SHOWN_ROWS = 100
+# How often a background import says how far it got.
+PROGRESS_EVERY = 200
 SAMPLE_ROWS = 5
 
 
@@ -156,12 +158,14 @@ def run_import(
     file_name: str,
     actor_label: str = "",
     run: ImportRun | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Create the valid rows' cases in one transaction: all of them or none.
 
     Re-reads and re-validates the file. Invalid rows are left out (and
     counted); duplicates too with `skip_duplicates`. Raises ImportFileError,
     ValidationError (options) or AlreadyImported (the run was imported).
+    `progress(rows_read)` is called every PROGRESS_EVERY rows.
     """
     with transaction.atomic():
         if run is not None:
@@ -171,7 +175,7 @@ def run_import(
                 raise AlreadyImported
         ctx = build_context(flow, options)
         batch = _Batch(ctx, user=user)
-        for row in _importable_rows(source, info, ctx, batch.result):
+        for row in _importable_rows(source, info, ctx, batch.result, progress):
             batch.add(row.case)
         batch.flush()
         audit.record(
@@ -192,12 +196,18 @@ def run_import(
 
 
 def _importable_rows(
-    source: Source, info: FileInfo, ctx: Context, result: ImportResult
+    source: Source,
+    info: FileInfo,
+    ctx: Context,
+    result: ImportResult,
+    progress: Callable[[int], None] | None = None,
 ) -> Iterator[Row]:
     """The rows to create, every row counted into `result` on the way."""
     for line, cells in rows(source, info):
         row = validate(line, cells, ctx)
         result.total += 1
+        if progress is not None and result.total % PROGRESS_EVERY == 0:
+            progress(result.total)
         if not row.valid:
             result.invalid += 1
             continue

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
 
 from audit import refusals
 from config.http import HtmxHttpRequest
@@ -18,6 +21,7 @@ from flows.intake import forms, imports
 from flows.models import ImportRun
 
 PREVIEW = "flows/import_preview.html"
+PROGRESS = "flows/import_progress.html"
 # Example values shown next to each column of the file.
 EXAMPLE_ROWS = 3
 
@@ -57,6 +61,8 @@ def import_preview(request: HtmxHttpRequest, token: str) -> HttpResponse:
     run = _run_for(request, token)
     if run.state == ImportRun.State.IMPORTED:
         return redirect("flows:import_done", token=run.token)
+    if run.state == ImportRun.State.RUNNING:
+        return redirect("flows:import_progress", token=run.token)
     flow = selectors.active_flow()
     if flow is None or not run.file_name:
         messages.error(
@@ -146,6 +152,10 @@ def _preview_context(run: ImportRun, form, preview, fingerprint: str) -> dict:
 
 def _import(request, run, flow, options) -> HttpResponse:
     try:
+        total = imports.row_count(run)
+        if total > settings.IMPORT_BACKGROUND_ROWS:
+            imports.start(run, options, user=request.user, total=total)
+            return redirect("flows:import_progress", token=run.token)
         result = imports.run_import(
             imports.storage_source(run.file_name),
             imports.info_of(run),
@@ -173,6 +183,32 @@ def _import(request, run, flow, options) -> HttpResponse:
         % {"count": result.created},
     )
     return redirect("flows:import_done", token=run.token)
+
+
+@manager_required
+@require_GET
+def import_progress(request: HtmxHttpRequest, token: str) -> HttpResponse:
+    """A large import running in a task: its progress, then its result."""
+    run = _run_for(request, token)
+    if run.state != ImportRun.State.RUNNING:
+        error = (run.result or {}).get("error")
+        if run.state == ImportRun.State.UPLOADED and error:
+            messages.error(
+                request, _("Rien n'a été importé : %(error)s") % {"error": error}
+            )
+        target = (
+            "flows:import_done"
+            if run.state == ImportRun.State.IMPORTED
+            else "flows:import_preview"
+        )
+        if request.htmx:
+            return HttpResponseClientRedirect(reverse(target, args=[run.token]))
+        return redirect(target, token=run.token)
+    read, total = imports.progress(run)
+    context = {"run": run, "read": read, "total": total}
+    if request.htmx:
+        return render(request, f"{PROGRESS}#import-progress", context)
+    return render(request, PROGRESS, context)
 
 
 @manager_required
