@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
+from django_tasks_db.models import DBTaskResult
 
 from audit.models import AuditVerification
 from config import clock
@@ -16,6 +17,7 @@ from config.management.commands.run_scheduler import (
     next_run,
 )
 from config.models import JobRun
+from tests.tasks import failed_tasks, run_tasks
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -92,3 +94,21 @@ def test_a_scheduler_started_late_runs_the_missed_digest_once(mailoutbox, monkey
         third = Recording()
         third.run_due(jobs, first_runs(jobs, clock.now()))
     assert third.ran == ["send_reminders"]
+
+
+@pytest.mark.django_db
+def test_two_schedulers_enqueue_each_run_of_a_job_once(monkeypatch, mailoutbox):
+    """Two hosts' schedulers at 07:30: one task, so one digest each."""
+    monkeypatch.setattr(run_scheduler, "close_old_connections", lambda: None)
+    jobs = [Job("send_reminders", at="07:30"), Job("deliver_webhooks", every=60)]
+    half_past = datetime(2026, 3, 2, 7, 30, 2, tzinfo=PARIS)
+    for seconds in (0, 3):  # the second scheduler wakes a little later
+        with clock.frozen_at(half_past + timedelta(seconds=seconds)):
+            Recording().run_due(jobs, {job.command: half_past for job in jobs})
+    commands = sorted(row.args_kwargs["args"][0] for row in DBTaskResult.objects.all())
+    assert commands == ["deliver_webhooks", "send_reminders"]
+    # The next day is another run.
+    with clock.frozen_at(half_past + timedelta(days=1)):
+        Recording().run_due(jobs[:1], {"send_reminders": half_past + timedelta(days=1)})
+    assert DBTaskResult.objects.count() == 3
+    assert run_tasks() == 3 and not failed_tasks()
