@@ -9,7 +9,7 @@ LOCK_VENV ?= .venv-lock
 PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet \
 	--generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: run test test-fast e2e lint format messages install lock clean
+.PHONY: run test test-fast e2e lint format messages install lock clean scaleout
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
@@ -85,3 +85,12 @@ messages: install
 
 clean:
 	rm -rf $(VENV) var/staticfiles
+
+## Two app instances and two task workers on one PostgreSQL and one Redis,
+## on loopback: the limits, sessions, files, webhooks, tasks and schedulers
+## that must hold across them (bench/scaleout.py; needs the local
+## PostgreSQL 15 cluster, as in CI, and redis-server). SCALEOUT_ARGS=
+## --restart-database also stops and starts the cluster.
+scaleout: install
+	su postgres -c "dropdb --if-exists pilote_scale && createdb -O pilote_ci pilote_scale"
+	$(BIN)/python bench/scaleout.py $(SCALEOUT_ARGS)
